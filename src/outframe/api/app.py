@@ -1,0 +1,102 @@
+"""create_app: the FastAPI application, its services and its worker pool."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+from fastapi.staticfiles import StaticFiles
+
+from outframe import __version__
+from outframe.api.deps import Services
+from outframe.api.errors import install_error_handlers
+from outframe.api.limits import BodySizeLimit
+from outframe.api.routes import images, jobs, me
+from outframe.core.config import Settings
+from outframe.engines import load_engine
+from outframe.engines.base import Engine
+from outframe.queue.base import Queue
+from outframe.queue.embedded import EmbeddedQueue
+from outframe.services.jobs import JobService
+from outframe.services.runner import JobRunner
+from outframe.storage import load_storage
+from outframe.storage.base import BlobStorage
+from outframe.storage.local import LocalStorage
+from outframe.store.db import make_engine, make_sessionmaker, migrate
+
+
+def build_services(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    storage: BlobStorage | None = None,
+    queue: Queue | None = None,
+) -> Services:
+    """Wire the store, storage, engine and queue that the settings choose (or the ones given)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    url = settings.resolved_database_url()
+    migrate(url)
+    sessions = make_sessionmaker(make_engine(url))
+    jobs = JobService(
+        sessions,
+        lease_seconds=settings.lease_seconds,
+        job_timeout_seconds=settings.job_timeout_seconds,
+        max_attempts=settings.max_attempts,
+    )
+    storage = storage or load_storage(settings)
+    engine = engine or load_engine(settings)
+    if queue is None:
+        runner = JobRunner(
+            jobs, engine, storage, image_size=settings.image_size,
+            timeout_seconds=settings.job_timeout_seconds,
+        )
+        queue = EmbeddedQueue(
+            jobs, runner, workers=settings.workers, poll_seconds=settings.poll_seconds,
+            lease_seconds=settings.lease_seconds,
+        )
+    return Services(settings, sessions, jobs, storage, queue, engine)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    storage: BlobStorage | None = None,
+    queue: Queue | None = None,
+) -> FastAPI:
+    """The API server. Services are built at start-up (migrations run then), not at import."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = await run_in_threadpool(
+            build_services, settings, engine=engine, storage=storage, queue=queue
+        )
+        app.state.services = services
+        if isinstance(services.storage, LocalStorage):
+            app.mount("/cdn", StaticFiles(directory=services.storage.root), name="cdn")
+        services.queue.start()
+        try:
+            yield
+        finally:
+            await run_in_threadpool(services.queue.stop)
+            services.sessions.kw["bind"].dispose()
+
+    app = FastAPI(
+        title="outframe",
+        version=__version__,
+        description="A self-hostable server for the apiframe.ai v2 Midjourney API.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(images.router)
+    app.include_router(jobs.router)
+    app.include_router(me.router)
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app

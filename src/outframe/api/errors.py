@@ -1,0 +1,73 @@
+"""Every error is JSON {error, code}: a message that says what to fix, and a stable code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from outframe.api.schemas import ACTION_NAMES
+from outframe.services.errors import ServiceError
+
+
+def error_response(
+    status: int, message: str, code: str, headers: dict[str, str] | None = None, **extra: Any
+) -> Response:
+    body = {"error": message, "code": code, **extra}
+    return Response(orjson.dumps(body), status, headers=headers, media_type="application/json")
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    # Discriminated unions add the tag to the path ("outpaint.zoomRatio"): drop it.
+    if parts and parts[0] in ACTION_NAMES:
+        parts = parts[1:]
+    return ".".join(parts)
+
+
+def describe_validation(errors: list[dict[str, Any]]) -> tuple[str, str]:
+    """A human message and a code for pydantic's errors."""
+    first = errors[0]
+    kind = first.get("type", "")
+    if kind == "json_invalid":
+        reason = first.get("ctx", {}).get("error", "not valid JSON")
+        return f"malformed JSON in the request body: {reason}", "malformed_json"
+    if kind == "union_tag_invalid":
+        got = first.get("ctx", {}).get("tag", "")
+        return (
+            f"unknown action {got!r}; expected one of: {', '.join(ACTION_NAMES)}",
+            "unknown_action",
+        )
+    if kind == "union_tag_not_found":
+        return f"action is required; one of: {', '.join(ACTION_NAMES)}", "unknown_action"
+    if kind == "missing" and first.get("loc") == ("body",):
+        return "the request body is required (JSON)", "invalid_request"
+    messages = []
+    for err in errors[:5]:
+        field = _field(tuple(err.get("loc", ())))
+        msg = str(err.get("msg", "invalid"))
+        messages.append(f"{field}: {msg}" if field else msg)
+    return "; ".join(messages), "invalid_request"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ServiceError)
+    async def _service_error(_: Request, exc: ServiceError) -> Response:
+        return error_response(exc.status, exc.message, exc.code, **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_: Request, exc: RequestValidationError) -> Response:
+        message, code = describe_validation(list(exc.errors()))
+        return error_response(400, message, code)
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(_: Request, exc: HTTPException) -> Response:
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+        return error_response(
+            exc.status_code, str(exc.detail), codes.get(exc.status_code, "http_error"),
+            headers=dict(exc.headers or {}),
+        )

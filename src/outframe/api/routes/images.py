@@ -1,0 +1,175 @@
+"""POST /v2/images/*: submit jobs. Routes parse and authorise; the job service does the rest."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Body, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
+from starlette.responses import Response
+
+from outframe.api.deps import CallerDep, IdempotencyKey, Services, ServicesDep
+from outframe.api.errors import describe_validation
+from outframe.api.schemas import (
+    ActionRequest,
+    GenerateRequest,
+    ImportJsonRequest,
+    InpaintRequest,
+    SubmitResponse,
+    parse_aspect_ratio,
+)
+from outframe.imaging.codec import decode_mask, decode_upload, encode_png
+from outframe.services.clock import new_id
+from outframe.services.domain import Action
+from outframe.services.errors import BadRequest
+from outframe.services.jobs import JobRequest, ParentInfo, Submitted
+from outframe.services.keys import Caller
+from outframe.services.runner import image_name, mask_name
+
+router = APIRouter(prefix="/v2/images", tags=["images"])
+
+_SEED = re.compile(r"--seed\s+(\d{1,10})\b")
+_AR = re.compile(r"--(?:ar|aspect)\s+(\d{1,3}\s*:\s*\d{1,3})")
+
+
+def _answer(submitted: Submitted) -> Response:
+    return Response(orjson.dumps(submitted.body), submitted.status_code,
+                    media_type="application/json")
+
+
+def _request_hash(request: Request, payload: bytes) -> str:
+    return hashlib.sha256(request.url.path.encode() + b"\0" + payload).hexdigest()
+
+
+def _submit(
+    services: Services, request: Request, caller: Caller, job: JobRequest, fingerprint: bytes,
+    idempotency_key: str | None, **kwargs: Any,
+) -> Response:
+    submitted = services.jobs.submit(
+        caller, job, idempotency_key=idempotency_key,
+        request_hash=_request_hash(request, fingerprint), **kwargs,
+    )
+    if submitted.created and submitted.status_code == 202:
+        services.queue.notify(submitted.job_id)
+    return _answer(submitted)
+
+
+@router.post("/generate", status_code=202, response_model=SubmitResponse)
+def generate(
+    body: GenerateRequest, request: Request, caller: CallerDep, services: ServicesDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    params: dict[str, Any] = {
+        "prompt": body.prompt, "aspectRatio": body.midjourneyParams.aspect_ratio,
+    }
+    # Midjourney's own flags in the prompt: --seed N pins the seeds, --ar W:H the shape.
+    if seed := _SEED.search(body.prompt):
+        params["seed"] = int(seed.group(1))
+    if ar := _AR.search(body.prompt):
+        try:
+            w, h = parse_aspect_ratio(ar.group(1))
+        except ValueError as exc:
+            raise BadRequest(f"--ar in the prompt: {exc}", code="invalid_request") from exc
+        params["aspectRatio"] = f"{w}:{h}"
+    job = JobRequest(
+        action=Action.GENERATE, params=params,
+        webhook_url=body.webhookUrl, webhook_events=body.webhookEvents,
+    )
+    return _submit(services, request, caller, job, body.model_dump_json().encode(),
+                   idempotency_key)
+
+
+@router.post("/midjourney/action", status_code=202, response_model=SubmitResponse)
+def action(
+    body: Annotated[ActionRequest, Body()], request: Request, caller: CallerDep,
+    services: ServicesDep, idempotency_key: IdempotencyKey = None,
+) -> Response:
+    fields = body.model_dump(
+        exclude={"action", "parentJobId", "webhookUrl", "webhookEvents", "mask"}, exclude_none=True
+    )
+    job_id = new_id()
+    validate = None
+    if isinstance(body, InpaintRequest):
+        validate = _mask_check(services, job_id, body.mask)
+    job = JobRequest(
+        action=Action(body.action), params=fields, parent_job_id=str(body.parentJobId),
+        webhook_url=body.webhookUrl, webhook_events=body.webhookEvents,
+    )
+    return _submit(services, request, caller, job, body.model_dump_json().encode(),
+                   idempotency_key, job_id=job_id, validate=validate)
+
+
+def _mask_check(services: Services, job_id: str, encoded: str) -> Any:
+    """Decode the mask now (400 if bad); check its size against the parent and store it later."""
+    try:
+        raw = base64.b64decode(encoded.split(",", 1)[-1], validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise BadRequest("mask must be a base64-encoded PNG", code="invalid_mask") from exc
+    repaint = decode_mask(raw, max_pixels=services.settings.max_image_pixels)
+
+    def check(_: Session, parent: ParentInfo) -> None:
+        height, width = repaint.shape
+        if (width, height) != (parent.width, parent.height):
+            raise BadRequest(
+                f"mask is {width}x{height} but the parent image is "
+                f"{parent.width}x{parent.height}; they must match",
+                code="invalid_mask",
+            )
+        if not repaint.any():
+            raise BadRequest("mask has no white pixels: nothing to repaint", code="invalid_mask")
+        white = (repaint[..., None] * 255).repeat(3, axis=2).astype("uint8")
+        services.storage.put(mask_name(job_id), encode_png(white))
+
+    return check
+
+
+@router.post("/import", status_code=201, response_model=SubmitResponse)
+async def import_image(
+    request: Request, caller: CallerDep, services: ServicesDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Import an image as a completed single-image job (multipart `image`/`file`, or JSON)."""
+    raw, webhook_url, webhook_events = await _read_import(request)
+    image = await run_in_threadpool(
+        decode_upload, raw, max_pixels=services.settings.max_image_pixels
+    )
+    job_id = new_id()
+    height, width = image.shape[:2]
+    name = image_name(job_id, 1)
+    await run_in_threadpool(services.storage.put, name, encode_png(image))
+    job = JobRequest(action=Action.IMPORT, webhook_url=webhook_url, webhook_events=webhook_events)
+    return await run_in_threadpool(
+        _submit, services, request, caller, job, raw, idempotency_key, job_id=job_id,
+        completed_result={"images": [name]}, size=(width, height),
+    )
+
+
+async def _read_import(request: Request) -> tuple[bytes, str | None, list[str] | None]:
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        form = await request.form()
+        upload = form.get("image") or form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise BadRequest("send the image as a multipart file field named 'image'",
+                             code="invalid_image")
+        data = await upload.read()
+        await form.close()
+        return data, None, None
+    try:
+        body = ImportJsonRequest.model_validate_json(await request.body())
+    except ValidationError as exc:
+        message, code = describe_validation(list(exc.errors()))
+        raise BadRequest(message, code=code) from exc
+    try:
+        data = base64.b64decode(body.image.split(",", 1)[-1], validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise BadRequest("image must be base64-encoded", code="invalid_image") from exc
+    return data, body.webhookUrl, body.webhookEvents

@@ -1,0 +1,52 @@
+"""GET /v2/jobs and /v2/jobs/:id."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Query
+from starlette.responses import Response
+
+from outframe.api.deps import CallerDep, ServicesDep
+from outframe.api.schemas import JobList, JobView, job_view
+from outframe.services.domain import JobStatus
+from outframe.services.errors import BadRequest
+
+router = APIRouter(prefix="/v2/jobs", tags=["jobs"])
+
+
+def _json(body: object) -> Response:
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
+@router.get("/{job_id}", response_model=JobView)
+def get_job(job_id: str, caller: CallerDep, services: ServicesDep) -> Response:
+    with services.sessions() as session:
+        job = services.jobs.get(session, caller.team_id, job_id)
+        return _json(job_view(job, services.storage))
+
+
+@router.get("", response_model=JobList)
+def list_jobs(
+    caller: CallerDep,
+    services: ServicesDep,
+    status: JobStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: str | None = None,
+) -> Response:
+    after: int | None = None
+    if cursor is not None:
+        if not cursor.isdigit():
+            raise BadRequest("cursor must be a nextCursor value from an earlier page",
+                             code="invalid_cursor")
+        after = int(cursor)
+    with services.sessions() as session:
+        jobs, next_seq = services.jobs.list(
+            session, caller.team_id, status=status, limit=limit, cursor=after
+        )
+        return _json({
+            "jobs": [job_view(job, services.storage) for job in jobs],
+            "nextCursor": str(next_seq) if next_seq is not None else None,
+            "hasMore": next_seq is not None,
+        })

@@ -1,0 +1,184 @@
+"""Request and response shapes of the apiframe v2 API (camelCase, as apiframe)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from outframe.storage.base import BlobStorage
+from outframe.store.models import Job
+
+WebhookEvent = Literal["progress", "completed", "failed"]
+_ASPECT = re.compile(r"^\s*(\d{1,3})\s*:\s*(\d{1,3})\s*$")
+
+
+def parse_aspect_ratio(value: str) -> tuple[int, int]:
+    """'W:H' with whole numbers, no more elongated than 4:1 either way."""
+    match = _ASPECT.match(value)
+    if not match:
+        raise ValueError("aspect_ratio must look like '16:9' (two whole numbers)")
+    w, h = int(match.group(1)), int(match.group(2))
+    if w == 0 or h == 0 or not 0.25 <= w / h <= 4:
+        raise ValueError("aspect_ratio must be between 1:4 and 4:1")
+    return w, h
+
+
+class _Request(BaseModel):
+    # apiframe clients send fields outframe has no use for (e.g. "mode"); they are ignored.
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    webhookUrl: Annotated[str | None, Field(max_length=2048)] = None
+    webhookEvents: list[WebhookEvent] | None = None
+
+
+Prompt = Annotated[str, Field(min_length=1, max_length=2000)]
+OptionalPrompt = Annotated[str | None, Field(min_length=1, max_length=2000)]
+Index = Annotated[int, Field(strict=True, ge=1, le=4)]
+
+
+class MidjourneyParams(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    aspect_ratio: str = "1:1"
+
+    @field_validator("aspect_ratio")
+    @classmethod
+    def _check_aspect(cls, value: str) -> str:
+        w, h = parse_aspect_ratio(value)
+        return f"{w}:{h}"
+
+
+class GenerateRequest(_Request):
+    prompt: Prompt
+    model: Literal["midjourney"] = "midjourney"
+    midjourneyParams: MidjourneyParams = Field(default_factory=MidjourneyParams)
+
+
+class _ParentAction(_Request):
+    parentJobId: UUID
+
+
+class UpsampleRequest(_ParentAction):
+    action: Literal["upsample"]
+    index: Index
+
+
+class VariationRequest(_ParentAction):
+    action: Literal["variation"]
+    index: Index
+    prompt: OptionalPrompt = None
+
+
+class OutpaintRequest(_ParentAction):
+    action: Literal["outpaint"]
+    # Midjourney offers 1.5 and 2; any ratio in (1, 2] is an outframe extension. Strict: "2" is
+    # refused rather than guessed at.
+    zoomRatio: Annotated[float, Field(strict=True, gt=1, le=2)]
+    prompt: OptionalPrompt = None
+
+
+class PanRequest(_ParentAction):
+    action: Literal["pan"]
+    direction: Literal["up", "down", "left", "right"]
+    prompt: OptionalPrompt = None
+
+
+class InpaintRequest(_ParentAction):
+    action: Literal["inpaint"]
+    mask: Annotated[str, Field(min_length=1, description="base64 PNG; white = repaint")]
+    prompt: OptionalPrompt = None
+
+
+ActionRequest = Annotated[
+    UpsampleRequest | VariationRequest | OutpaintRequest | PanRequest | InpaintRequest,
+    Field(discriminator="action"),
+]
+ACTION_NAMES = ("upsample", "variation", "outpaint", "pan", "inpaint")
+
+
+class ImportJsonRequest(_Request):
+    image: Annotated[str, Field(min_length=1, description="base64-encoded image")]
+
+
+class SubmitResponse(BaseModel):
+    jobId: str
+    status: str
+
+
+class JobResult(BaseModel):
+    images: list[str]
+    gridUrl: str | None = None
+
+
+class JobView(BaseModel):
+    id: str
+    status: str
+    model: str
+    action: str
+    parentJobId: str | None
+    progress: int
+    result: JobResult | None
+    error: str | None
+    creditCost: int
+    webhookStatus: str | None
+    createdAt: datetime
+    completedAt: datetime | None
+
+
+class JobList(BaseModel):
+    jobs: list[JobView]
+    nextCursor: str | None
+    hasMore: bool
+
+
+class TeamView(BaseModel):
+    id: str
+    name: str
+    credits: int
+    maxConcurrentJobs: int
+
+
+class KeyView(BaseModel):
+    id: str
+    name: str
+
+
+class MeView(BaseModel):
+    team: TeamView
+    apiKey: KeyView
+
+
+class ErrorBody(BaseModel):
+    error: str
+    code: str
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def job_view(job: Job, storage: BlobStorage) -> dict[str, Any]:
+    """A job as GET /v2/jobs/:id shows it (built as a dict: this is the hottest path)."""
+    result: dict[str, Any] | None = None
+    if job.result:
+        result = {"images": [storage.url(name) for name in job.result["images"]]}
+        if "grid" in job.result:
+            result["gridUrl"] = storage.url(job.result["grid"])
+    return {
+        "id": job.id,
+        "status": job.status,
+        "model": "midjourney",
+        "action": job.action,
+        "parentJobId": job.parent_job_id,
+        "progress": job.progress,
+        "result": result,
+        "error": job.error,
+        "creditCost": job.credit_cost,
+        "webhookStatus": job.webhook_status,
+        "createdAt": _iso(job.created_at),
+        "completedAt": _iso(job.completed_at),
+    }

@@ -1,0 +1,120 @@
+"""The `outframe` command: serve, and manage keys and credits on the database directly."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from outframe.core.config import Settings
+from outframe.services import credits, keys
+from outframe.services.errors import ServiceError
+from outframe.store.db import make_engine, make_sessionmaker, migrate, write_session
+from outframe.store.models import ApiKey
+
+
+def _sessions(settings: Settings):  # type: ignore[no-untyped-def]
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    url = settings.resolved_database_url()
+    migrate(url)
+    return make_sessionmaker(make_engine(url))
+
+
+def cmd_keys_create(settings: Settings, args: argparse.Namespace) -> int:
+    with write_session(_sessions(settings)) as session:
+        key, plaintext = keys.create_key(
+            session, name=args.name, credits_=args.credits, team_id=args.team_id,
+            max_concurrent_jobs=args.max_concurrent_jobs or settings.default_max_concurrent_jobs,
+        )
+        print(f"created key {key.id} (team {key.team_id}) with {args.credits} credits")
+        print("the key is shown once; store it now:")
+    print(plaintext)
+    return 0
+
+
+def cmd_keys_list(settings: Settings, _: argparse.Namespace) -> int:
+    with _sessions(settings)() as session:
+        rows = keys.list_keys(session)
+        print(f"{'id':36}  {'team':36}  {'name':20}  {'prefix':10}  active  credits")
+        for key in rows:
+            balance = credits.balance(session, key.team_id)
+            print(f"{key.id:36}  {key.team_id:36}  {key.name[:20]:20}  {key.prefix:10}  "
+                  f"{'yes' if key.active else 'no':6}  {balance}")
+    return 0
+
+
+def cmd_keys_set_active(settings: Settings, args: argparse.Namespace) -> int:
+    with write_session(_sessions(settings)) as session:
+        key = keys.set_active(session, args.id, args.command == "enable")
+        print(f"key {key.id} is now {'active' if key.active else 'disabled'}")
+    return 0
+
+
+def cmd_credits_grant(settings: Settings, args: argparse.Namespace) -> int:
+    with write_session(_sessions(settings)) as session:
+        key: ApiKey = keys.get_key(session, args.key_id)
+        balance = credits.grant(session, key.team_id, args.amount)
+        print(f"granted {args.amount} credits to team {key.team_id}; balance {balance}")
+    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from outframe.server import serve
+
+    if args.host:
+        settings.host = args.host
+    if args.port:
+        settings.port = args.port
+    if args.no_worker:
+        settings.workers = 0
+    serve(settings)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="outframe", description=__doc__)
+    sub = parser.add_subparsers(dest="group", required=True)
+
+    serve = sub.add_parser("serve", help="run the API and the worker pool")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--no-worker", action="store_true", help="API only; workers run elsewhere")
+    serve.set_defaults(func=cmd_serve)
+
+    key_parser = sub.add_parser("keys", help="create, list, disable API keys")
+    key_sub = key_parser.add_subparsers(dest="command", required=True)
+    create = key_sub.add_parser("create", help="create a key; prints the plaintext last")
+    create.add_argument("--name", required=True)
+    create.add_argument("--credits", type=int, default=0)
+    create.add_argument("--team-id", help="add the key to an existing team (default: a new team)")
+    create.add_argument("--max-concurrent-jobs", type=int)
+    create.set_defaults(func=cmd_keys_create)
+    key_sub.add_parser("list", help="list keys").set_defaults(func=cmd_keys_list)
+    for verb in ("disable", "enable"):
+        p = key_sub.add_parser(verb, help=f"{verb} a key")
+        p.add_argument("id")
+        p.set_defaults(func=cmd_keys_set_active)
+
+    credit_parser = sub.add_parser("credits", help="grant credits")
+    credit_sub = credit_parser.add_subparsers(dest="command", required=True)
+    grant = credit_sub.add_parser("grant", help="add credits to a key's team")
+    grant.add_argument("--key-id", required=True)
+    grant.add_argument("amount", type=int)
+    grant.set_defaults(func=cmd_credits_grant)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(Settings(), args))
+    except ServiceError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

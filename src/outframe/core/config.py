@@ -1,0 +1,53 @@
+"""Settings: one object, read from OUTFRAME_* environment variables, passed into create_app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of the server; see the README's settings table."""
+
+    model_config = SettingsConfigDict(env_prefix="OUTFRAME_", extra="ignore")
+
+    data_dir: Path = Path("./data")
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_base_url: str = ""
+    database_url: str = ""
+
+    engine: Literal["classic", "fake"] = "classic"
+    fake_engine_seconds: float = Field(0.0, ge=0, description="test engine: seconds per job")
+    image_size: int = Field(1024, ge=64, le=2048, description="side of a 1:1 generated image")
+
+    workers: int = Field(2, ge=0, le=64, description="in-process worker threads; 0 = API only")
+    lease_seconds: float = Field(30.0, gt=0)
+    job_timeout_seconds: float = Field(600.0, gt=0)
+    max_attempts: int = Field(3, ge=1)
+    poll_seconds: float = Field(1.0, gt=0, description="how often idle workers look for work")
+
+    default_max_concurrent_jobs: int = Field(3, ge=1)
+    max_body_bytes: int = Field(32 * 1024 * 1024, ge=1024)
+    max_image_pixels: int = Field(64_000_000, ge=1)
+    retention_days: int = Field(90, ge=1)
+
+    def resolved_database_url(self) -> str:
+        """The configured URL, or the embedded SQLite file under data_dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'outframe.db').resolve()}"
+
+    def resolved_public_base_url(self) -> str:
+        """Where clients reach this server; defaults to http://host:port."""
+        if self.public_base_url:
+            return self.public_base_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def images_dir(self) -> Path:
+        return self.data_dir / "images"

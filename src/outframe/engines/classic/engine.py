@@ -1,0 +1,58 @@
+"""ClassicEngine: procedural generation and guided fills, all on the CPU."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from outframe.engines.base import Engine, ProgressFn
+from outframe.engines.classic.fill import fill_candidates
+from outframe.engines.classic.noise import fbm
+from outframe.engines.classic.procedural import landscape
+from outframe.imaging.canvas import Canvas
+from outframe.imaging.codec import RGB
+
+
+class ClassicEngine(Engine):
+    name = "classic"
+
+    def generate(
+        self, prompt: str, width: int, height: int, seeds: Sequence[int], progress: ProgressFn
+    ) -> list[RGB]:
+        images = []
+        for i, seed in enumerate(seeds):
+            images.append(landscape(prompt, width, height, seed))
+            progress((i + 1) / len(seeds))
+        return images
+
+    def upsample(self, image: RGB, progress: ProgressFn) -> RGB:
+        progress(1.0)
+        return image.copy()
+
+    def fill(
+        self, canvas: Canvas, prompt: str, seeds: Sequence[int], progress: ProgressFn
+    ) -> list[RGB]:
+        images = []
+        for i, seed in enumerate(seeds):
+            images.extend(fill_candidates(canvas, [seed]))
+            progress((i + 1) / len(seeds))
+        return images
+
+    def vary(self, image: RGB, prompt: str, seeds: Sequence[int], progress: ProgressFn) -> list[RGB]:
+        """Re-synthesis that keeps the composition: a gentle seeded warp and colour drift."""
+        height, width = image.shape[:2]
+        base = np.mgrid[0:height, 0:width].astype(np.float32)
+        images = []
+        for i, seed in enumerate(seeds):
+            rng = np.random.default_rng(seed)
+            amp = 0.012 * max(height, width)
+            dy = fbm(rng, height, width, base_cells=4, octaves=3) * amp
+            dx = fbm(rng, height, width, base_cells=4, octaves=3) * amp
+            warped = cv2.remap(image, base[1] + dx, base[0] + dy, cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_REFLECT)
+            drift = rng.normal(0, 6, size=3).astype(np.float32)
+            images.append(np.clip(warped.astype(np.float32) + drift, 0, 255).astype(np.uint8))
+            progress((i + 1) / len(seeds))
+        return images

@@ -1,0 +1,394 @@
+"""The job lifecycle, in one place: submit, claim, progress, complete, fail, reap.
+
+QUEUED -> PROCESSING -> COMPLETED | FAILED. Every transition is a conditional update, so a
+duplicate wake-up, a dead worker or a late finish can never run, charge or settle a job twice:
+a worker holds a job by its lease token, and only the holder of a live lease may settle it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased, sessionmaker
+
+from outframe.services import credits
+from outframe.services.clock import new_id, utcnow
+from outframe.services.domain import Action, JobStatus
+from outframe.services.errors import BadRequest, Conflict, NotFound
+from outframe.services.keys import Caller
+from outframe.store.db import write_session
+from outframe.store.models import IdempotencyRecord, Job, Team
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """A validated submission; `params` holds the action's own fields (prompt, index, ...)."""
+
+    action: Action
+    params: dict[str, Any] = field(default_factory=dict)
+    parent_job_id: str | None = None
+    webhook_url: str | None = None
+    webhook_events: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class Submitted:
+    status_code: int
+    body: dict[str, Any]
+    job_id: str
+    created: bool  # False when an Idempotency-Key replayed an earlier answer
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A job a worker holds: only `token` may move it on."""
+
+    job_id: str
+    token: str
+    team_id: str
+    action: Action
+    params: dict[str, Any]
+    parent_job_id: str | None
+    attempt: int
+
+
+@dataclass(frozen=True)
+class ParentInfo:
+    job_id: str
+    action: Action
+    width: int
+    height: int
+    prompt: str
+
+
+class JobService:
+    """All reads and writes of jobs go through here; routes and workers call it."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        lease_seconds: float,
+        job_timeout_seconds: float,
+        max_attempts: int,
+    ) -> None:
+        self.sessions = sessions
+        self.lease = timedelta(seconds=lease_seconds)
+        self.timeout = timedelta(seconds=job_timeout_seconds)
+        self.max_attempts = max_attempts
+
+    # --- submit -------------------------------------------------------------------------------
+
+    def check_parent(self, session: Session, caller: Caller, request: JobRequest) -> ParentInfo:
+        """The parent must exist, be the caller's, be COMPLETED and be of a kind this action takes."""
+        parent_id = request.parent_job_id
+        parent = session.scalar(select(Job).where(Job.id == parent_id)) if parent_id else None
+        if parent is None or parent.team_id != caller.team_id:
+            raise NotFound(f"parent job {parent_id} not found", code="parent_not_found")
+        if parent.status != JobStatus.COMPLETED.value:
+            raise BadRequest(
+                f"parent job is {parent.status}; wait until it is COMPLETED",
+                code="invalid_parent",
+            )
+        kind = Action(parent.action)
+        if kind not in request.action.parent_kinds:
+            if request.action.makes_grid:
+                hint = "upsample one image of the grid first"
+                wanted = "a completed upsample or import"
+            else:
+                hint = "pass the id of a grid job (generate, variation, outpaint, pan or inpaint)"
+                wanted = "a completed grid"
+            raise BadRequest(
+                f"parent job must be {wanted}, not a {kind.value} job; {hint}",
+                code="invalid_parent",
+            )
+        return ParentInfo(
+            job_id=parent.id,
+            action=kind,
+            width=parent.width or 0,
+            height=parent.height or 0,
+            prompt=str(parent.params.get("prompt", "")),
+        )
+
+    def submit(
+        self,
+        caller: Caller,
+        request: JobRequest,
+        *,
+        idempotency_key: str | None = None,
+        request_hash: str = "",
+        job_id: str | None = None,
+        completed_result: dict[str, Any] | None = None,
+        size: tuple[int, int] | None = None,
+        validate: Any = None,
+    ) -> Submitted:
+        """Create a job and hold its cost in one transaction; replay an idempotent repeat.
+
+        `validate(session, parent)` runs after the parent checks and before any credit is held,
+        for checks that need the parent (an inpaint mask's size). `completed_result` creates the
+        job already COMPLETED (imports).
+        """
+        for attempt in (1, 2):
+            try:
+                return self._submit_once(
+                    caller, request, idempotency_key, request_hash, job_id or new_id(),
+                    completed_result, size, validate,
+                )
+            except IntegrityError:
+                # Two requests raced on one Idempotency-Key: the loser replays the winner's answer.
+                if idempotency_key is None or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _submit_once(
+        self,
+        caller: Caller,
+        request: JobRequest,
+        idempotency_key: str | None,
+        request_hash: str,
+        job_id: str,
+        completed_result: dict[str, Any] | None,
+        size: tuple[int, int] | None,
+        validate: Any,
+    ) -> Submitted:
+        with write_session(self.sessions) as session:
+            if idempotency_key is not None:
+                replay = self._replay(session, caller, idempotency_key, request_hash)
+                if replay is not None:
+                    return replay
+            params = dict(request.params)
+            if request.action.parent_kinds:
+                parent = self.check_parent(session, caller, request)
+                params.setdefault("prompt", parent.prompt)
+                params["parentWidth"], params["parentHeight"] = parent.width, parent.height
+                if validate is not None:
+                    validate(session, parent)
+            now = utcnow()
+            status = JobStatus.COMPLETED if completed_result is not None else JobStatus.QUEUED
+            job = Job(
+                id=job_id,
+                team_id=caller.team_id,
+                api_key_id=caller.key_id,
+                action=request.action.value,
+                status=status.value,
+                parent_job_id=request.parent_job_id,
+                params=params,
+                progress=100 if completed_result is not None else 0,
+                result=completed_result,
+                credit_cost=request.action.cost,
+                webhook_url=request.webhook_url,
+                webhook_events=request.webhook_events,
+                attempts=0,
+                created_at=now,
+                completed_at=now if completed_result is not None else None,
+                width=size[0] if size else None,
+                height=size[1] if size else None,
+            )
+            session.add(job)
+            session.flush()
+            if request.action.cost:
+                credits.hold(session, caller.team_id, job_id, request.action.cost)
+                if completed_result is not None:
+                    credits.post(session, caller.team_id, job_id)
+            code = 201 if completed_result is not None else 202
+            body = {"jobId": job_id, "status": status.value}
+            if idempotency_key is not None:
+                session.add(
+                    IdempotencyRecord(
+                        team_id=caller.team_id, key=idempotency_key, request_hash=request_hash,
+                        status_code=code, response=body, created_at=now,
+                    )
+                )
+                session.flush()
+        return Submitted(status_code=code, body=body, job_id=job_id, created=True)
+
+    def _replay(
+        self, session: Session, caller: Caller, key: str, request_hash: str
+    ) -> Submitted | None:
+        record = session.scalar(
+            select(IdempotencyRecord).where(
+                IdempotencyRecord.team_id == caller.team_id, IdempotencyRecord.key == key
+            )
+        )
+        if record is None:
+            return None
+        if record.request_hash != request_hash:
+            raise Conflict(
+                "this Idempotency-Key was already used with a different request body; "
+                "use a new key for a new request",
+                code="idempotency_key_reused",
+            )
+        return Submitted(
+            status_code=record.status_code, body=dict(record.response),
+            job_id=str(record.response["jobId"]), created=False,
+        )
+
+    # --- read ---------------------------------------------------------------------------------
+
+    def get(self, session: Session, team_id: str, job_id: str) -> Job:
+        job = session.scalar(select(Job).where(Job.id == job_id))
+        if job is None or job.team_id != team_id:
+            raise NotFound(f"job {job_id} not found", code="job_not_found")
+        return job
+
+    def list(
+        self, session: Session, team_id: str, *, status: JobStatus | None, limit: int,
+        cursor: int | None,
+    ) -> tuple[list[Job], int | None]:
+        """Newest first; returns the page and the cursor of the next one (None at the end)."""
+        query: Select[tuple[Job]] = select(Job).where(Job.team_id == team_id)
+        if status is not None:
+            query = query.where(Job.status == status.value)
+        if cursor is not None:
+            query = query.where(Job.seq < cursor)
+        rows = list(session.scalars(query.order_by(Job.seq.desc()).limit(limit + 1)))
+        has_more = len(rows) > limit
+        rows = rows[:limit]
+        return rows, (rows[-1].seq if has_more and rows else None)
+
+    # --- work ---------------------------------------------------------------------------------
+
+    def claim(self, worker_id: str) -> Claim | None:
+        """Take the oldest QUEUED job whose team is under its concurrency limit, with a lease."""
+        with write_session(self.sessions) as session:
+            running = aliased(Job)
+            busy = (
+                select(func.count())
+                .select_from(running)
+                .where(running.team_id == Job.team_id, running.status == JobStatus.PROCESSING.value)
+                .scalar_subquery()
+            )
+            candidate = (
+                select(Job.seq)
+                .join(Team, Team.id == Job.team_id)
+                .where(Job.status == JobStatus.QUEUED.value, busy < Team.max_concurrent_jobs)
+                .order_by(Job.seq)
+                .limit(1)
+            )
+            if session.get_bind().dialect.name == "postgresql":
+                candidate = candidate.with_for_update(skip_locked=True, of=Job)
+            seq = session.scalar(candidate)
+            if seq is None:
+                return None
+            now = utcnow()
+            token = f"{worker_id}/{new_id()[:8]}"
+            claimed = session.execute(
+                update(Job)
+                .where(Job.seq == seq, Job.status == JobStatus.QUEUED.value)
+                .values(
+                    status=JobStatus.PROCESSING.value, attempts=Job.attempts + 1,
+                    lease_owner=token, lease_expires_at=now + self.lease, started_at=now,
+                    progress=0,
+                )
+            )
+            if claimed.rowcount == 0:  # type: ignore[attr-defined]
+                return None
+            job = session.scalar(select(Job).where(Job.seq == seq))
+            assert job is not None
+            return Claim(
+                job_id=job.id, token=token, team_id=job.team_id, action=Action(job.action),
+                params=dict(job.params), parent_job_id=job.parent_job_id, attempt=job.attempts,
+            )
+
+    def _held(self, claim: Claim) -> Any:
+        return (
+            Job.id == claim.job_id,
+            Job.lease_owner == claim.token,
+            Job.status == JobStatus.PROCESSING.value,
+        )
+
+    def set_progress(self, claim: Claim, percent: int) -> bool:
+        """Record progress; False if the lease was lost (the worker should stop)."""
+        with write_session(self.sessions) as session:
+            result = session.execute(
+                update(Job).where(*self._held(claim)).values(progress=max(0, min(99, percent)))
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def renew(self, tokens: list[str]) -> None:
+        """Extend the leases of the jobs these workers are running."""
+        if not tokens:
+            return
+        with write_session(self.sessions) as session:
+            session.execute(
+                update(Job)
+                .where(Job.lease_owner.in_(tokens), Job.status == JobStatus.PROCESSING.value)
+                .values(lease_expires_at=utcnow() + self.lease)
+            )
+
+    def complete(
+        self, claim: Claim, result: dict[str, Any], size: tuple[int, int]
+    ) -> bool:
+        """Settle a finished job: COMPLETED and its hold posted. False if the lease was lost."""
+        with write_session(self.sessions) as session:
+            done = session.execute(
+                update(Job)
+                .where(*self._held(claim))
+                .values(
+                    status=JobStatus.COMPLETED.value, progress=100, result=result,
+                    completed_at=utcnow(), lease_owner=None, lease_expires_at=None,
+                    width=size[0], height=size[1], error=None,
+                )
+            )
+            if not done.rowcount:  # type: ignore[attr-defined]
+                return False
+            credits.post(session, claim.team_id, claim.job_id)
+            return True
+
+    def fail(self, claim: Claim, error: str) -> bool:
+        """Settle a job that cannot succeed: FAILED and its hold voided."""
+        with write_session(self.sessions) as session:
+            job = session.scalar(select(Job).where(*self._held(claim)))
+            if job is None:
+                return False
+            self._fail(session, job, error)
+            return True
+
+    def _fail(self, session: Session, job: Job, error: str) -> None:
+        job.status = JobStatus.FAILED.value
+        job.error = error
+        job.completed_at = utcnow()
+        job.lease_owner = None
+        job.lease_expires_at = None
+        if job.credit_cost:
+            credits.void(session, job.team_id, job.id, job.credit_cost)
+        # A failed job shows creditCost 0: its credits went back.
+        job.credit_cost = 0
+        log.warning("job %s failed: %s", job.id, error)
+
+    def reap(self) -> int:
+        """Requeue jobs whose worker died (lease expired); fail those out of attempts or time."""
+        now = utcnow()
+        changed = 0
+        with write_session(self.sessions) as session:
+            stale = session.scalars(
+                select(Job).where(
+                    Job.status == JobStatus.PROCESSING.value,
+                    (Job.lease_expires_at < now) | (Job.started_at < now - self.timeout),
+                )
+            )
+            for job in stale:
+                changed += 1
+                started = job.started_at or now
+                if started < now - self.timeout:
+                    self._fail(session, job, f"timed out after {self.timeout.total_seconds():g} s")
+                elif job.attempts >= self.max_attempts:
+                    self._fail(
+                        session, job,
+                        f"the worker stopped while running this job {job.attempts} times; "
+                        "giving up",
+                    )
+                else:
+                    log.warning("job %s: worker lease expired, requeued", job.id)
+                    job.status = JobStatus.QUEUED.value
+                    job.lease_owner = None
+                    job.lease_expires_at = None
+                    job.progress = 0
+        return changed

@@ -1,0 +1,103 @@
+"""API keys and teams: created, listed, disabled and checked; only SHA-256 hashes are stored."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from outframe.services import credits
+from outframe.services.clock import new_id, utcnow
+from outframe.services.errors import Forbidden, NotFound, Unauthorized
+from outframe.store.models import ApiKey, Team
+
+KEY_PREFIX = "afk_"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: the key that authenticated and its team."""
+
+    key_id: str
+    key_name: str
+    key_hash: str
+    team_id: str
+
+
+def hash_key(plaintext: str) -> str:
+    return hashlib.sha256(plaintext.encode()).hexdigest()
+
+
+def create_key(
+    session: Session,
+    *,
+    name: str,
+    credits_: int = 0,
+    team_id: str | None = None,
+    max_concurrent_jobs: int = 3,
+) -> tuple[ApiKey, str]:
+    """Create a key (and a team for it unless one is named); returns the key and its plaintext."""
+    now = utcnow()
+    if team_id is None:
+        team = Team(
+            id=new_id(), name=name, credits=0, max_concurrent_jobs=max_concurrent_jobs,
+            created_at=now,
+        )
+        session.add(team)
+        session.flush()
+    else:
+        found = session.get(Team, team_id)
+        if found is None:
+            raise NotFound(f"no team with id {team_id}")
+        team = found
+    plaintext = KEY_PREFIX + secrets.token_urlsafe(32)
+    key = ApiKey(
+        id=new_id(), team_id=team.id, name=name, key_hash=hash_key(plaintext),
+        prefix=plaintext[:10], active=True, created_at=now,
+    )
+    session.add(key)
+    session.flush()
+    if credits_:
+        credits.grant(session, team.id, credits_)
+    return key, plaintext
+
+
+def authenticate(session: Session, plaintext: str | None) -> Caller:
+    """Resolve the X-API-Key header to a caller, or raise 401/403."""
+    if not plaintext:
+        raise Unauthorized("API key is required", code="missing_api_key")
+    digest = hash_key(plaintext)
+    row = session.execute(
+        select(ApiKey.id, ApiKey.name, ApiKey.key_hash, ApiKey.team_id, ApiKey.active).where(
+            ApiKey.key_hash == digest
+        )
+    ).one_or_none()
+    # The index lookup finds the row; the constant-time compare keeps the final check honest.
+    if row is None or not hmac.compare_digest(row.key_hash, digest):
+        raise Unauthorized("Invalid API key", code="invalid_api_key")
+    if not row.active:
+        raise Forbidden("API key is inactive", code="inactive_api_key")
+    return Caller(key_id=row.id, key_name=row.name, key_hash=digest, team_id=row.team_id)
+
+
+def list_keys(session: Session) -> list[ApiKey]:
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.created_at)))
+
+
+def set_active(session: Session, key_id: str, active: bool) -> ApiKey:
+    key = session.get(ApiKey, key_id)
+    if key is None:
+        raise NotFound(f"no API key with id {key_id}")
+    key.active = active
+    return key
+
+
+def get_key(session: Session, key_id: str) -> ApiKey:
+    key = session.get(ApiKey, key_id)
+    if key is None:
+        raise NotFound(f"no API key with id {key_id}")
+    return key

@@ -1,0 +1,151 @@
+"""Running one claimed job: load the parent's pixels, call the engine, store images, settle."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from outframe.engines.base import Engine
+from outframe.imaging import canvas as geometry
+from outframe.imaging.codec import RGB, decode_png, encode_png
+from outframe.services.domain import Action
+from outframe.services.jobs import Claim, JobService
+from outframe.storage.base import BlobStorage
+
+log = logging.getLogger(__name__)
+
+
+class JobAborted(Exception):
+    """The job must stop: its lease was lost or its time ran out."""
+
+
+def image_name(job_id: str, n: int | str) -> str:
+    return f"{job_id}-{n}.png"
+
+
+def mask_name(job_id: str) -> str:
+    return f"{job_id}-mask.png"
+
+
+def job_seeds(job_id: str, params: dict[str, object]) -> list[int]:
+    """Four seeds: from the prompt's --seed if given (reproducible), else from the job id."""
+    seed = params.get("seed")
+    base = seed if isinstance(seed, int) else int(hashlib.sha256(job_id.encode()).hexdigest()[:8], 16)
+    return [base * 4 + i for i in range(4)]
+
+
+@dataclass
+class Progress:
+    """Writes engine progress to the job, at most every `interval` seconds; aborts when told."""
+
+    jobs: JobService
+    claim: Claim
+    deadline: float
+    interval: float = 0.5
+    _last_write: float = 0.0
+    _last_percent: int = -1
+
+    def __call__(self, fraction: float) -> None:
+        now = time.monotonic()
+        if now > self.deadline:
+            raise JobAborted("timed out")
+        percent = int(max(0.0, min(1.0, fraction)) * 99)
+        if percent != self._last_percent and now - self._last_write >= self.interval:
+            self._last_write, self._last_percent = now, percent
+            if not self.jobs.set_progress(self.claim, percent):
+                raise JobAborted("lease lost")
+
+
+class JobRunner:
+    """Turns a Claim into images and a settled job. Thread-safe; one per process."""
+
+    def __init__(
+        self, jobs: JobService, engine: Engine, storage: BlobStorage, *, image_size: int,
+        timeout_seconds: float,
+    ) -> None:
+        self.jobs = jobs
+        self.engine = engine
+        self.storage = storage
+        self.image_size = image_size
+        self.timeout_seconds = timeout_seconds
+        self.active_tokens: set[str] = set()
+        self._lock = threading.Lock()
+
+    def run(self, claim: Claim) -> None:
+        with self._lock:
+            self.active_tokens.add(claim.token)
+        try:
+            self._run(claim)
+        finally:
+            with self._lock:
+                self.active_tokens.discard(claim.token)
+
+    def tokens(self) -> list[str]:
+        with self._lock:
+            return list(self.active_tokens)
+
+    def _run(self, claim: Claim) -> None:
+        progress = Progress(self.jobs, claim, time.monotonic() + self.timeout_seconds)
+        try:
+            images = self._render(claim, progress)
+            result = self._store(claim, images)
+        except JobAborted as exc:
+            if str(exc) == "timed out":
+                self.jobs.fail(claim, f"timed out after {self.timeout_seconds:g} s")
+            log.warning("job %s stopped: %s", claim.job_id, exc)
+            return
+        except Exception as exc:
+            log.exception("job %s: engine error", claim.job_id)
+            self.jobs.fail(claim, f"engine error: {type(exc).__name__}: {exc}")
+            return
+        height, width = images[0].shape[:2]
+        if not self.jobs.complete(claim, result, (width, height)):
+            log.warning("job %s finished after its lease was lost; result discarded", claim.job_id)
+
+    def _parent_image(self, claim: Claim, index: int = 1) -> RGB:
+        assert claim.parent_job_id is not None
+        return decode_png(self.storage.get(image_name(claim.parent_job_id, index)))
+
+    def _render(self, claim: Claim, progress: Progress) -> list[RGB]:
+        p = claim.params
+        prompt = str(p.get("prompt", ""))
+        seeds = job_seeds(claim.job_id, p)
+        match claim.action:
+            case Action.GENERATE:
+                w_ratio, h_ratio = (int(x) for x in str(p["aspectRatio"]).split(":"))
+                width, height = geometry.aspect_size((w_ratio, h_ratio), self.image_size)
+                return self.engine.generate(prompt, width, height, seeds, progress)
+            case Action.UPSAMPLE:
+                return [self.engine.upsample(self._parent_image(claim, int(p["index"])), progress)]
+            case Action.VARIATION:
+                image = self._parent_image(claim, int(p["index"]))
+                return self.engine.vary(image, prompt, seeds, progress)
+            case Action.OUTPAINT:
+                canvas = geometry.zoom_out(self._parent_image(claim), float(p["zoomRatio"]))
+            case Action.PAN:
+                canvas = geometry.pan(self._parent_image(claim), str(p["direction"]))
+            case Action.INPAINT:
+                assert claim.parent_job_id is not None
+                mask = decode_png(self.storage.get(mask_name(claim.job_id)))[..., 0] >= 128
+                canvas = geometry.repaint(self._parent_image(claim), mask)
+            case _:
+                raise ValueError(f"action {claim.action.value} is not run by workers")
+        images = self.engine.fill(canvas, prompt, seeds, progress)
+        for image in images:  # kept pixels are kept exactly, whatever the engine did
+            image[canvas.keep] = canvas.pixels[canvas.keep]
+        return images
+
+    def _store(self, claim: Claim, images: list[RGB]) -> dict[str, object]:
+        """Write the images; the result names blobs, and URLs are made when a job is read."""
+        names = []
+        for n, image in enumerate(images, start=1):
+            names.append(image_name(claim.job_id, n))
+            self.storage.put(names[-1], encode_png(image))
+        result: dict[str, object] = {"images": names}
+        if claim.action.makes_grid:
+            result["grid"] = image_name(claim.job_id, "grid")
+            self.storage.put(str(result["grid"]), encode_png(geometry.grid(images)))
+        return result
