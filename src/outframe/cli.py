@@ -24,7 +24,10 @@ def _sessions(settings: Settings):  # type: ignore[no-untyped-def]
 def cmd_keys_create(settings: Settings, args: argparse.Namespace) -> int:
     with write_session(_sessions(settings)) as session:
         key, plaintext = keys.create_key(
-            session, name=args.name, credits_=args.credits, team_id=args.team_id,
+            session,
+            name=args.name,
+            credits_=args.credits,
+            team_id=args.team_id,
             max_concurrent_jobs=args.max_concurrent_jobs or settings.default_max_concurrent_jobs,
         )
         print(f"created key {key.id} (team {key.team_id}) with {args.credits} credits")
@@ -39,8 +42,10 @@ def cmd_keys_list(settings: Settings, _: argparse.Namespace) -> int:
         print(f"{'id':36}  {'team':36}  {'name':20}  {'prefix':10}  active  credits")
         for key in rows:
             balance = credits.balance(session, key.team_id)
-            print(f"{key.id:36}  {key.team_id:36}  {key.name[:20]:20}  {key.prefix:10}  "
-                  f"{'yes' if key.active else 'no':6}  {balance}")
+            print(
+                f"{key.id:36}  {key.team_id:36}  {key.name[:20]:20}  {key.prefix:10}  "
+                f"{'yes' if key.active else 'no':6}  {balance}"
+            )
     return 0
 
 
@@ -106,7 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     logging.getLogger("alembic").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
     try:

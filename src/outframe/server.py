@@ -15,7 +15,7 @@ WELCOME_CREDITS = 1000
 
 
 def welcome(settings: Settings) -> str:
-    """On a fresh data dir, create a starter key and say how to use it; else say where things are."""
+    """On a fresh data dir, create a starter key and say how to use it."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     url = settings.resolved_database_url()
     migrate(url)
@@ -31,21 +31,27 @@ def welcome(settings: Settings) -> str:
             _, plaintext = keys.create_key(session, name="starter", credits_=WELCOME_CREDITS)
     finally:
         engine.dispose()
-    return "\n".join([
-        f"outframe on {base} (data in {settings.data_dir.resolve()})",
-        f"a starter API key with {WELCOME_CREDITS} credits (shown once, keep it):",
-        f"  {plaintext}",
-        "try it:",
-        f"  curl -s -X POST {base}/v2/images/generate -H 'X-API-Key: {plaintext}' \\",
-        "       -H 'Content-Type: application/json' -d '{\"prompt\": \"a lake at dawn\"}'",
-        f"  curl -s {base}/v2/jobs/JOB_ID -H 'X-API-Key: {plaintext}'",
-        f"API docs: {base}/docs",
-    ])
+    return "\n".join(
+        [
+            f"outframe on {base} (data in {settings.data_dir.resolve()})",
+            f"a starter API key with {WELCOME_CREDITS} credits (shown once, keep it):",
+            f"  {plaintext}",
+            "try it:",
+            f"  curl -s -X POST {base}/v2/images/generate -H 'X-API-Key: {plaintext}' \\",
+            "       -H 'Content-Type: application/json' -d '{\"prompt\": \"a lake at dawn\"}'",
+            f"  curl -s {base}/v2/jobs/JOB_ID -H 'X-API-Key: {plaintext}'",
+            f"API docs: {base}/docs",
+        ]
+    )
 
 
 def serve(settings: Settings) -> None:
     print(welcome(settings), flush=True)
     uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port,
-        log_level="warning", access_log=False, timeout_graceful_shutdown=10,
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=10,
     )

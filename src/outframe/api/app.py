@@ -49,11 +49,17 @@ def build_services(
     engine = engine or load_engine(settings)
     if queue is None:
         runner = JobRunner(
-            jobs, engine, storage, image_size=settings.image_size,
+            jobs,
+            engine,
+            storage,
+            image_size=settings.image_size,
             timeout_seconds=settings.job_timeout_seconds,
         )
         queue = EmbeddedQueue(
-            jobs, runner, workers=settings.workers, poll_seconds=settings.poll_seconds,
+            jobs,
+            runner,
+            workers=settings.workers,
+            poll_seconds=settings.poll_seconds,
             lease_seconds=settings.lease_seconds,
         )
     return Services(settings, sessions, jobs, storage, queue, engine)

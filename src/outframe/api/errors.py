@@ -68,6 +68,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http_error(_: Request, exc: HTTPException) -> Response:
         codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
         return error_response(
-            exc.status_code, str(exc.detail), codes.get(exc.status_code, "http_error"),
+            exc.status_code,
+            str(exc.detail),
+            codes.get(exc.status_code, "http_error"),
             headers=dict(exc.headers or {}),
         )

@@ -49,13 +49,20 @@ class BodySizeLimit:
                 await self._reject(send)
 
     async def _reject(self, send: Send) -> None:
-        body = orjson.dumps({
-            "error": f"the request body is larger than {self.max_bytes} bytes",
-            "code": "payload_too_large",
-        })
-        await send({
-            "type": "http.response.start", "status": 413,
-            "headers": [(b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode())],
-        })
+        body = orjson.dumps(
+            {
+                "error": f"the request body is larger than {self.max_bytes} bytes",
+                "code": "payload_too_large",
+            }
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})

@@ -39,5 +39,7 @@ class Engine(ABC):
         """One completion of the canvas per seed: new content wherever canvas.keep is False."""
 
     @abstractmethod
-    def vary(self, image: RGB, prompt: str, seeds: Sequence[int], progress: ProgressFn) -> list[RGB]:
+    def vary(
+        self, image: RGB, prompt: str, seeds: Sequence[int], progress: ProgressFn
+    ) -> list[RGB]:
         """One variation per seed that keeps the image's composition."""

@@ -52,6 +52,8 @@ class FakeEngine(Engine):
             out.append(img)
         return out
 
-    def vary(self, image: RGB, prompt: str, seeds: Sequence[int], progress: ProgressFn) -> list[RGB]:
+    def vary(
+        self, image: RGB, prompt: str, seeds: Sequence[int], progress: ProgressFn
+    ) -> list[RGB]:
         self._work(progress)
         return [((image.astype(np.int16) + _colour(s) // 8) % 256).astype(np.uint8) for s in seeds]

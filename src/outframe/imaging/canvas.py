@@ -27,7 +27,7 @@ class Canvas:
 
 
 def zoom_out(image: RGB, ratio: float) -> Canvas:
-    """Midjourney's Zoom Out: same pixel size, the image area-downscaled by 1/ratio in the centre."""
+    """Midjourney's Zoom Out: same size, the image area-downscaled by 1/ratio in the centre."""
     height, width = image.shape[:2]
     inner_w = max(1, round(width / ratio))
     inner_h = max(1, round(height / ratio))

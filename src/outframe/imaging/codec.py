@@ -36,7 +36,9 @@ def decode_upload(data: bytes, *, max_pixels: int) -> RGB:
                 )
             img.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise BadRequest(f"the image is too large to decode: {exc}", code="image_too_large") from exc
+        raise BadRequest(
+            f"the image is too large to decode: {exc}", code="image_too_large"
+        ) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise BadRequest(
             "the upload is not an image that can be read (PNG, JPEG or WebP expected)",
@@ -79,4 +81,4 @@ def decode_png(data: bytes) -> RGB:
     arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if arr is None:
         raise ValueError("stored image could not be decoded")
-    return cv2.cvtColor(arr, cv2.COLOR_BGR2RGB)
+    return np.asarray(cv2.cvtColor(arr, cv2.COLOR_BGR2RGB), dtype=np.uint8)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import queue
@@ -22,7 +23,12 @@ class EmbeddedQueue(Queue):
     """
 
     def __init__(
-        self, jobs: JobService, runner: JobRunner, *, workers: int, poll_seconds: float,
+        self,
+        jobs: JobService,
+        runner: JobRunner,
+        *,
+        workers: int,
+        poll_seconds: float,
         lease_seconds: float,
     ) -> None:
         self.jobs = jobs
@@ -41,8 +47,9 @@ class EmbeddedQueue(Queue):
     def start(self) -> None:
         self._stopping.clear()
         for n in range(self.workers):
-            t = threading.Thread(target=self._work, args=(n,), name=f"outframe-worker-{n}",
-                                 daemon=True)
+            t = threading.Thread(
+                target=self._work, args=(n,), name=f"outframe-worker-{n}", daemon=True
+            )
             t.start()
             self._threads.append(t)
         if self.workers:
@@ -69,10 +76,8 @@ class EmbeddedQueue(Queue):
             if claim is not None:
                 self.runner.run(claim)
                 continue
-            try:
+            with contextlib.suppress(queue.Empty):
                 self._wake.get(timeout=self.poll_seconds)
-            except queue.Empty:
-                pass
 
     def _keep(self) -> None:
         while not self._stopping.wait(self.keeper_seconds):

@@ -69,6 +69,11 @@ def balance(session: Session, team_id: str) -> int:
 
 def ledger_sum(session: Session, team_id: str) -> int:
     """What the ledger says the balance is; always equal to balance() (checked by tests)."""
-    return int(session.scalar(
-        select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(LedgerEntry.team_id == team_id)
-    ) or 0)
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+                LedgerEntry.team_id == team_id
+            )
+        )
+        or 0
+    )

@@ -1,4 +1,4 @@
-"""Service errors: each carries the HTTP status, a stable code and a message that says what to fix."""
+"""Service errors: each has an HTTP status, a stable code and a message that says what to fix."""
 
 from __future__ import annotations
 

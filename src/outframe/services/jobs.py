@@ -8,6 +8,7 @@ a worker holds a job by its lease token, and only the holder of a live lease may
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -35,7 +36,7 @@ class JobRequest:
     params: dict[str, Any] = field(default_factory=dict)
     parent_job_id: str | None = None
     webhook_url: str | None = None
-    webhook_events: list[str] | None = None
+    webhook_events: Sequence[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ class JobService:
     # --- submit -------------------------------------------------------------------------------
 
     def check_parent(self, session: Session, caller: Caller, request: JobRequest) -> ParentInfo:
-        """The parent must exist, be the caller's, be COMPLETED and be of a kind this action takes."""
+        """The parent must exist, be the caller's, be COMPLETED and of a kind this action takes."""
         parent_id = request.parent_job_id
         parent = session.scalar(select(Job).where(Job.id == parent_id)) if parent_id else None
         if parent is None or parent.team_id != caller.team_id:
@@ -138,8 +139,14 @@ class JobService:
         for attempt in (1, 2):
             try:
                 return self._submit_once(
-                    caller, request, idempotency_key, request_hash, job_id or new_id(),
-                    completed_result, size, validate,
+                    caller,
+                    request,
+                    idempotency_key,
+                    request_hash,
+                    job_id or new_id(),
+                    completed_result,
+                    size,
+                    validate,
                 )
             except IntegrityError:
                 # Two requests raced on one Idempotency-Key: the loser replays the winner's answer.
@@ -184,7 +191,7 @@ class JobService:
                 result=completed_result,
                 credit_cost=request.action.cost,
                 webhook_url=request.webhook_url,
-                webhook_events=request.webhook_events,
+                webhook_events=list(request.webhook_events or []) or None,
                 attempts=0,
                 created_at=now,
                 completed_at=now if completed_result is not None else None,
@@ -202,8 +209,12 @@ class JobService:
             if idempotency_key is not None:
                 session.add(
                     IdempotencyRecord(
-                        team_id=caller.team_id, key=idempotency_key, request_hash=request_hash,
-                        status_code=code, response=body, created_at=now,
+                        team_id=caller.team_id,
+                        key=idempotency_key,
+                        request_hash=request_hash,
+                        status_code=code,
+                        response=body,
+                        created_at=now,
                     )
                 )
                 session.flush()
@@ -226,8 +237,10 @@ class JobService:
                 code="idempotency_key_reused",
             )
         return Submitted(
-            status_code=record.status_code, body=dict(record.response),
-            job_id=str(record.response["jobId"]), created=False,
+            status_code=record.status_code,
+            body=dict(record.response),
+            job_id=str(record.response["jobId"]),
+            created=False,
         )
 
     # --- read ---------------------------------------------------------------------------------
@@ -238,12 +251,17 @@ class JobService:
             raise NotFound(f"job {job_id} not found", code="job_not_found")
         return job
 
-    def list(
-        self, session: Session, team_id: str, *, status: JobStatus | None, limit: int,
+    def page(
+        self,
+        session: Session,
+        team_id: str,
+        *,
+        status: JobStatus | None,
+        limit: int,
         cursor: int | None,
     ) -> tuple[list[Job], int | None]:
         """Newest first; returns the page and the cursor of the next one (None at the end)."""
-        query: Select[tuple[Job]] = select(Job).where(Job.team_id == team_id)
+        query: Select[Job] = select(Job).where(Job.team_id == team_id)
         if status is not None:
             query = query.where(Job.status == status.value)
         if cursor is not None:
@@ -283,8 +301,11 @@ class JobService:
                 update(Job)
                 .where(Job.seq == seq, Job.status == JobStatus.QUEUED.value)
                 .values(
-                    status=JobStatus.PROCESSING.value, attempts=Job.attempts + 1,
-                    lease_owner=token, lease_expires_at=now + self.lease, started_at=now,
+                    status=JobStatus.PROCESSING.value,
+                    attempts=Job.attempts + 1,
+                    lease_owner=token,
+                    lease_expires_at=now + self.lease,
+                    started_at=now,
                     progress=0,
                 )
             )
@@ -293,8 +314,13 @@ class JobService:
             job = session.scalar(select(Job).where(Job.seq == seq))
             assert job is not None
             return Claim(
-                job_id=job.id, token=token, team_id=job.team_id, action=Action(job.action),
-                params=dict(job.params), parent_job_id=job.parent_job_id, attempt=job.attempts,
+                job_id=job.id,
+                token=token,
+                team_id=job.team_id,
+                action=Action(job.action),
+                params=dict(job.params),
+                parent_job_id=job.parent_job_id,
+                attempt=job.attempts,
             )
 
     def _held(self, claim: Claim) -> Any:
@@ -323,18 +349,22 @@ class JobService:
                 .values(lease_expires_at=utcnow() + self.lease)
             )
 
-    def complete(
-        self, claim: Claim, result: dict[str, Any], size: tuple[int, int]
-    ) -> bool:
+    def complete(self, claim: Claim, result: dict[str, Any], size: tuple[int, int]) -> bool:
         """Settle a finished job: COMPLETED and its hold posted. False if the lease was lost."""
         with write_session(self.sessions) as session:
             done = session.execute(
                 update(Job)
                 .where(*self._held(claim))
                 .values(
-                    status=JobStatus.COMPLETED.value, progress=100, result=result,
-                    completed_at=utcnow(), lease_owner=None, lease_expires_at=None,
-                    width=size[0], height=size[1], error=None,
+                    status=JobStatus.COMPLETED.value,
+                    progress=100,
+                    result=result,
+                    completed_at=utcnow(),
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    width=size[0],
+                    height=size[1],
+                    error=None,
                 )
             )
             if not done.rowcount:  # type: ignore[attr-defined]
@@ -381,7 +411,8 @@ class JobService:
                     self._fail(session, job, f"timed out after {self.timeout.total_seconds():g} s")
                 elif job.attempts >= self.max_attempts:
                     self._fail(
-                        session, job,
+                        session,
+                        job,
                         f"the worker stopped while running this job {job.attempts} times; "
                         "giving up",
                     )

@@ -44,7 +44,10 @@ def create_key(
     now = utcnow()
     if team_id is None:
         team = Team(
-            id=new_id(), name=name, credits=0, max_concurrent_jobs=max_concurrent_jobs,
+            id=new_id(),
+            name=name,
+            credits=0,
+            max_concurrent_jobs=max_concurrent_jobs,
             created_at=now,
         )
         session.add(team)
@@ -56,8 +59,13 @@ def create_key(
         team = found
     plaintext = KEY_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey(
-        id=new_id(), team_id=team.id, name=name, key_hash=hash_key(plaintext),
-        prefix=plaintext[:10], active=True, created_at=now,
+        id=new_id(),
+        team_id=team.id,
+        name=name,
+        key_hash=hash_key(plaintext),
+        prefix=plaintext[:10],
+        active=True,
+        created_at=now,
     )
     session.add(key)
     session.flush()

@@ -33,7 +33,9 @@ def mask_name(job_id: str) -> str:
 def job_seeds(job_id: str, params: dict[str, object]) -> list[int]:
     """Four seeds: from the prompt's --seed if given (reproducible), else from the job id."""
     seed = params.get("seed")
-    base = seed if isinstance(seed, int) else int(hashlib.sha256(job_id.encode()).hexdigest()[:8], 16)
+    base = (
+        seed if isinstance(seed, int) else int(hashlib.sha256(job_id.encode()).hexdigest()[:8], 16)
+    )
     return [base * 4 + i for i in range(4)]
 
 
@@ -63,7 +65,12 @@ class JobRunner:
     """Turns a Claim into images and a settled job. Thread-safe; one per process."""
 
     def __init__(
-        self, jobs: JobService, engine: Engine, storage: BlobStorage, *, image_size: int,
+        self,
+        jobs: JobService,
+        engine: Engine,
+        storage: BlobStorage,
+        *,
+        image_size: int,
         timeout_seconds: float,
     ) -> None:
         self.jobs = jobs

@@ -6,6 +6,7 @@ import base64
 import binascii
 import hashlib
 import re
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import orjson
@@ -41,8 +42,9 @@ _AR = re.compile(r"--(?:ar|aspect)\s+(\d{1,3}\s*:\s*\d{1,3})")
 
 
 def _answer(submitted: Submitted) -> Response:
-    return Response(orjson.dumps(submitted.body), submitted.status_code,
-                    media_type="application/json")
+    return Response(
+        orjson.dumps(submitted.body), submitted.status_code, media_type="application/json"
+    )
 
 
 def _request_hash(request: Request, payload: bytes) -> str:
@@ -50,12 +52,20 @@ def _request_hash(request: Request, payload: bytes) -> str:
 
 
 def _submit(
-    services: Services, request: Request, caller: Caller, job: JobRequest, fingerprint: bytes,
-    idempotency_key: str | None, **kwargs: Any,
+    services: Services,
+    request: Request,
+    caller: Caller,
+    job: JobRequest,
+    fingerprint: bytes,
+    idempotency_key: str | None,
+    **kwargs: Any,
 ) -> Response:
     submitted = services.jobs.submit(
-        caller, job, idempotency_key=idempotency_key,
-        request_hash=_request_hash(request, fingerprint), **kwargs,
+        caller,
+        job,
+        idempotency_key=idempotency_key,
+        request_hash=_request_hash(request, fingerprint),
+        **kwargs,
     )
     if submitted.created and submitted.status_code == 202:
         services.queue.notify(submitted.job_id)
@@ -64,11 +74,15 @@ def _submit(
 
 @router.post("/generate", status_code=202, response_model=SubmitResponse)
 def generate(
-    body: GenerateRequest, request: Request, caller: CallerDep, services: ServicesDep,
+    body: GenerateRequest,
+    request: Request,
+    caller: CallerDep,
+    services: ServicesDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     params: dict[str, Any] = {
-        "prompt": body.prompt, "aspectRatio": body.midjourneyParams.aspect_ratio,
+        "prompt": body.prompt,
+        "aspectRatio": body.midjourneyParams.aspect_ratio,
     }
     # Midjourney's own flags in the prompt: --seed N pins the seeds, --ar W:H the shape.
     if seed := _SEED.search(body.prompt):
@@ -80,17 +94,21 @@ def generate(
             raise BadRequest(f"--ar in the prompt: {exc}", code="invalid_request") from exc
         params["aspectRatio"] = f"{w}:{h}"
     job = JobRequest(
-        action=Action.GENERATE, params=params,
-        webhook_url=body.webhookUrl, webhook_events=body.webhookEvents,
+        action=Action.GENERATE,
+        params=params,
+        webhook_url=body.webhookUrl,
+        webhook_events=body.webhookEvents,
     )
-    return _submit(services, request, caller, job, body.model_dump_json().encode(),
-                   idempotency_key)
+    return _submit(services, request, caller, job, body.model_dump_json().encode(), idempotency_key)
 
 
 @router.post("/midjourney/action", status_code=202, response_model=SubmitResponse)
 def action(
-    body: Annotated[ActionRequest, Body()], request: Request, caller: CallerDep,
-    services: ServicesDep, idempotency_key: IdempotencyKey = None,
+    body: Annotated[ActionRequest, Body()],
+    request: Request,
+    caller: CallerDep,
+    services: ServicesDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     fields = body.model_dump(
         exclude={"action", "parentJobId", "webhookUrl", "webhookEvents", "mask"}, exclude_none=True
@@ -100,11 +118,22 @@ def action(
     if isinstance(body, InpaintRequest):
         validate = _mask_check(services, job_id, body.mask)
     job = JobRequest(
-        action=Action(body.action), params=fields, parent_job_id=str(body.parentJobId),
-        webhook_url=body.webhookUrl, webhook_events=body.webhookEvents,
+        action=Action(body.action),
+        params=fields,
+        parent_job_id=str(body.parentJobId),
+        webhook_url=body.webhookUrl,
+        webhook_events=body.webhookEvents,
     )
-    return _submit(services, request, caller, job, body.model_dump_json().encode(),
-                   idempotency_key, job_id=job_id, validate=validate)
+    return _submit(
+        services,
+        request,
+        caller,
+        job,
+        body.model_dump_json().encode(),
+        idempotency_key,
+        job_id=job_id,
+        validate=validate,
+    )
 
 
 def _mask_check(services: Services, job_id: str, encoded: str) -> Any:
@@ -133,7 +162,9 @@ def _mask_check(services: Services, job_id: str, encoded: str) -> Any:
 
 @router.post("/import", status_code=201, response_model=SubmitResponse)
 async def import_image(
-    request: Request, caller: CallerDep, services: ServicesDep,
+    request: Request,
+    caller: CallerDep,
+    services: ServicesDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Import an image as a completed single-image job (multipart `image`/`file`, or JSON)."""
@@ -147,26 +178,35 @@ async def import_image(
     await run_in_threadpool(services.storage.put, name, encode_png(image))
     job = JobRequest(action=Action.IMPORT, webhook_url=webhook_url, webhook_events=webhook_events)
     return await run_in_threadpool(
-        _submit, services, request, caller, job, raw, idempotency_key, job_id=job_id,
-        completed_result={"images": [name]}, size=(width, height),
+        _submit,
+        services,
+        request,
+        caller,
+        job,
+        raw,
+        idempotency_key,
+        job_id=job_id,
+        completed_result={"images": [name]},
+        size=(width, height),
     )
 
 
-async def _read_import(request: Request) -> tuple[bytes, str | None, list[str] | None]:
+async def _read_import(request: Request) -> tuple[bytes, str | None, Sequence[str] | None]:
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
         form = await request.form()
         upload = form.get("image") or form.get("file")
         if not isinstance(upload, UploadFile):
-            raise BadRequest("send the image as a multipart file field named 'image'",
-                             code="invalid_image")
+            raise BadRequest(
+                "send the image as a multipart file field named 'image'", code="invalid_image"
+            )
         data = await upload.read()
         await form.close()
         return data, None, None
     try:
         body = ImportJsonRequest.model_validate_json(await request.body())
     except ValidationError as exc:
-        message, code = describe_validation(list(exc.errors()))
+        message, code = describe_validation([dict(e) for e in exc.errors()])
         raise BadRequest(message, code=code) from exc
     try:
         data = base64.b64decode(body.image.split(",", 1)[-1], validate=True)

@@ -38,15 +38,18 @@ def list_jobs(
     after: int | None = None
     if cursor is not None:
         if not cursor.isdigit():
-            raise BadRequest("cursor must be a nextCursor value from an earlier page",
-                             code="invalid_cursor")
+            raise BadRequest(
+                "cursor must be a nextCursor value from an earlier page", code="invalid_cursor"
+            )
         after = int(cursor)
     with services.sessions() as session:
-        jobs, next_seq = services.jobs.list(
+        jobs, next_seq = services.jobs.page(
             session, caller.team_id, status=status, limit=limit, cursor=after
         )
-        return _json({
-            "jobs": [job_view(job, services.storage) for job in jobs],
-            "nextCursor": str(next_seq) if next_seq is not None else None,
-            "hasMore": next_seq is not None,
-        })
+        return _json(
+            {
+                "jobs": [job_view(job, services.storage) for job in jobs],
+                "nextCursor": str(next_seq) if next_seq is not None else None,
+                "hasMore": next_seq is not None,
+            }
+        )

@@ -19,7 +19,11 @@ def me(caller: CallerDep, services: ServicesDep) -> MeView:
         if team is None:
             raise NotFound("the key's team no longer exists")
         return MeView(
-            team=TeamView(id=team.id, name=team.name, credits=team.credits,
-                          maxConcurrentJobs=team.max_concurrent_jobs),
+            team=TeamView(
+                id=team.id,
+                name=team.name,
+                credits=team.credits,
+                maxConcurrentJobs=team.max_concurrent_jobs,
+            ),
             apiKey=KeyView(id=caller.key_id, name=caller.key_name),
         )

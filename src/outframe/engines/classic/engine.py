@@ -40,7 +40,9 @@ class ClassicEngine(Engine):
             progress((i + 1) / len(seeds))
         return images
 
-    def vary(self, image: RGB, prompt: str, seeds: Sequence[int], progress: ProgressFn) -> list[RGB]:
+    def vary(
+        self, image: RGB, prompt: str, seeds: Sequence[int], progress: ProgressFn
+    ) -> list[RGB]:
         """Re-synthesis that keeps the composition: a gentle seeded warp and colour drift."""
         height, width = image.shape[:2]
         base = np.mgrid[0:height, 0:width].astype(np.float32)
@@ -50,8 +52,9 @@ class ClassicEngine(Engine):
             amp = 0.012 * max(height, width)
             dy = fbm(rng, height, width, base_cells=4, octaves=3) * amp
             dx = fbm(rng, height, width, base_cells=4, octaves=3) * amp
-            warped = cv2.remap(image, base[1] + dx, base[0] + dy, cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_REFLECT)
+            warped = cv2.remap(
+                image, base[1] + dx, base[0] + dy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+            )
             drift = rng.normal(0, 6, size=3).astype(np.float32)
             images.append(np.clip(warped.astype(np.float32) + drift, 0, 255).astype(np.uint8))
             progress((i + 1) / len(seeds))

@@ -15,7 +15,7 @@ Float = NDArray[np.float32]
 
 
 def pull_push(pixels: Float, weight: Float) -> Float:
-    """Fill zero-weight pixels by averaging known ones over a pyramid (Gortler et al.'s pull-push)."""
+    """Fill zero-weight pixels by averaging known ones over a pyramid (pull-push)."""
     if weight.min() > 0 or min(weight.shape) <= 1:
         if weight.max() == 0:
             return np.zeros_like(pixels)
@@ -25,7 +25,7 @@ def pull_push(pixels: Float, weight: Float) -> Float:
     small_size = (max(1, (width + 1) // 2), max(1, (height + 1) // 2))
     premult = pixels * weight[..., None]
     small_w = cv2.resize(weight, small_size, interpolation=cv2.INTER_AREA)
-    small_p = cv2.resize(premult, small_size, interpolation=cv2.INTER_AREA)
+    small_p = np.asarray(cv2.resize(premult, small_size, interpolation=cv2.INTER_AREA), np.float32)
     known = small_w > 1e-6
     small_pix = np.zeros_like(small_p)
     small_pix[known] = small_p[known] / small_w[known][:, None]
@@ -43,15 +43,16 @@ def coarse_guide(canvas: Canvas, scale: int = 8) -> Float:
     pix_small = cv2.resize(canvas.pixels, small, interpolation=cv2.INTER_AREA)
     hole = (keep_small < 0.999).astype(np.uint8)
     if hole.all():
-        flat = pull_push(canvas.pixels.astype(np.float32), canvas.keep.astype(np.float32))
-        return flat
+        return pull_push(canvas.pixels.astype(np.float32), canvas.keep.astype(np.float32))
     painted = cv2.inpaint(pix_small, hole, 3, cv2.INPAINT_TELEA)
-    guide = cv2.resize(painted, (width, height), interpolation=cv2.INTER_CUBIC).astype(np.float32)
-    return cv2.GaussianBlur(guide, (0, 0), scale * 0.75)
+    guide: Float = cv2.resize(painted, (width, height), interpolation=cv2.INTER_CUBIC).astype(
+        np.float32
+    )
+    return np.asarray(cv2.GaussianBlur(guide, (0, 0), scale * 0.75), np.float32)
 
 
 def fill_candidates(canvas: Canvas, seeds: list[int]) -> list[RGB]:
-    """One completion per seed: the guide, reshaped by seeded low-frequency variation and texture."""
+    """One completion per seed: the guide, reshaped by seeded broad variation and texture."""
     height, width = canvas.keep.shape
     guide = coarse_guide(canvas)
     unknown = ~canvas.keep

@@ -33,6 +33,9 @@ def fbm(
     return out / total
 
 
-def fbm_1d(rng: np.random.Generator, length: int, *, base_cells: int = 3, octaves: int = 6) -> Float:
+def fbm_1d(
+    rng: np.random.Generator, length: int, *, base_cells: int = 3, octaves: int = 6
+) -> Float:
     """A 1-D fractal profile in about [-1, 1] (a mountain ridge, a shoreline)."""
-    return fbm(rng, 1, length, base_cells=base_cells, octaves=octaves)[0]
+    profile: Float = fbm(rng, 1, length, base_cells=base_cells, octaves=octaves)[0]
+    return profile

@@ -59,7 +59,7 @@ def landscape(prompt: str, width: int, height: int, seed: int) -> RGB:
     for i in range(layers):
         depth = i / max(1, layers - 1)
         base = horizon - 0.22 + 0.2 * depth + rng.uniform(-0.04, 0.04)
-        ridge = (base + fbm_1d(rng, width, base_cells=2 + i, octaves=7) * (0.16 - 0.05 * depth))
+        ridge = base + fbm_1d(rng, width, base_cells=2 + i, octaves=7) * (0.16 - 0.05 * depth)
         ridge_px = (ridge * height)[None, :]
         inside = np.clip(yy - ridge_px + 1.0, 0, 1)[..., None]
         colour = far_col * (1 - depth) + near_col * depth
@@ -78,5 +78,5 @@ def landscape(prompt: str, width: int, height: int, seed: int) -> RGB:
         reflection = np.flipud(img) * 0.5 + water_col * 0.5
         water = reflection * (1 + 0.12 * ripples[..., None])
         img = img * (1 - below) + water * below
-    return np.clip(img, 0, 255).astype(np.uint8)
-
+    out: RGB = np.clip(img, 0, 255).astype(np.uint8)
+    return out

@@ -1,0 +1,47 @@
+"""The `outframe` command manages keys and credits on the database, server running or not."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.server import ServerProcess, outframe_cli
+
+
+def test_keys_and_credits(tmp_path: Path) -> None:
+    out = outframe_cli(tmp_path, "keys", "create", "--name", "alice", "--credits", "50")
+    plaintext = out.strip().splitlines()[-1]
+    assert plaintext.startswith("afk_")
+    listing = outframe_cli(tmp_path, "keys", "list")
+    assert "alice" in listing and plaintext not in listing and plaintext[:10] in listing
+    key_id = listing.splitlines()[1].split()[0]
+    granted = outframe_cli(tmp_path, "credits", "grant", "--key-id", key_id, "25")
+    assert "balance 75" in granted
+    assert "disabled" in outframe_cli(tmp_path, "keys", "disable", key_id)
+    assert "no" in outframe_cli(tmp_path, "keys", "list").splitlines()[1]
+    with pytest.raises(subprocess.CalledProcessError) as err:
+        outframe_cli(tmp_path, "credits", "grant", "--key-id", "nope", "5")
+    assert "no API key" in err.value.stderr
+    db = (tmp_path / "outframe.db").read_bytes()
+    assert plaintext.encode() not in db
+
+
+@pytest.mark.slow
+def test_cli_acts_on_a_running_server(tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path, engine="fake").start()
+    try:
+        plaintext = outframe_cli(tmp_path, "keys", "create", "--name", "bob").strip().split()[-1]
+        headers = {"X-API-Key": plaintext}
+        me = httpx.get(f"{server.url}/v2/me", headers=headers).json()
+        assert me["team"]["credits"] == 0
+        outframe_cli(tmp_path, "credits", "grant", "--key-id", me["apiKey"]["id"], "16")
+        assert httpx.get(f"{server.url}/v2/me", headers=headers).json()["team"]["credits"] == 16
+        outframe_cli(tmp_path, "keys", "disable", me["apiKey"]["id"])
+        assert httpx.get(f"{server.url}/v2/me", headers=headers).status_code == 403
+        log = server.log.read_text()
+        assert "starter API key" in log or "outframe on" in log
+    finally:
+        server.stop()
