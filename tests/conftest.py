@@ -18,7 +18,6 @@ from outframe.api.app import create_app
 from outframe.api.deps import Services
 from outframe.core.config import Settings
 from outframe.services import keys
-from outframe.store.db import write_session
 
 
 @pytest.fixture
@@ -30,6 +29,7 @@ def settings(tmp_path: Path) -> Settings:
         workers=2,
         poll_seconds=0.05,
         lease_seconds=5,
+        auth_cache_seconds=0,
     )
 
 
@@ -66,7 +66,7 @@ def make_key(client: TestClient) -> Callable[..., dict[str, str]]:
     """Create a key on the client's server; returns headers that authenticate with it."""
 
     def make(credits: int = 1000, **kwargs: Any) -> dict[str, str]:
-        with write_session(services_of(client).sessions) as session:
+        with services_of(client).db.write() as session:
             _, plaintext = keys.create_key(session, name="test", credits_=credits, **kwargs)
         return {"X-API-Key": plaintext}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 
 import httpx
@@ -40,7 +41,11 @@ def test_cli_acts_on_a_running_server(tmp_path: Path) -> None:
         outframe_cli(tmp_path, "credits", "grant", "--key-id", me["apiKey"]["id"], "16")
         assert httpx.get(f"{server.url}/v2/me", headers=headers).json()["team"]["credits"] == 16
         outframe_cli(tmp_path, "keys", "disable", me["apiKey"]["id"])
-        assert httpx.get(f"{server.url}/v2/me", headers=headers).status_code == 403
+        # The server remembers a checked key for OUTFRAME_AUTH_CACHE_SECONDS (1 s by default).
+        deadline = time.monotonic() + 5
+        while httpx.get(f"{server.url}/v2/me", headers=headers).status_code != 403:
+            assert time.monotonic() < deadline, "a disabled key was still accepted after 5 s"
+            time.sleep(0.1)
         log = server.log.read_text()
         assert "starter API key" in log or "outframe on" in log
     finally:

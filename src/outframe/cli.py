@@ -10,19 +10,17 @@ from collections.abc import Sequence
 from outframe.core.config import Settings
 from outframe.services import credits, keys
 from outframe.services.errors import ServiceError
-from outframe.store.db import make_engine, make_sessionmaker, migrate, write_session
+from outframe.store.db import Database, open_database
 from outframe.store.models import ApiKey
 
 
-def _sessions(settings: Settings):  # type: ignore[no-untyped-def]
+def _database(settings: Settings) -> Database:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    url = settings.resolved_database_url()
-    migrate(url)
-    return make_sessionmaker(make_engine(url))
+    return open_database(settings.resolved_database_url())
 
 
 def cmd_keys_create(settings: Settings, args: argparse.Namespace) -> int:
-    with write_session(_sessions(settings)) as session:
+    with _database(settings).write() as session:
         key, plaintext = keys.create_key(
             session,
             name=args.name,
@@ -37,7 +35,7 @@ def cmd_keys_create(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_keys_list(settings: Settings, _: argparse.Namespace) -> int:
-    with _sessions(settings)() as session:
+    with _database(settings).session() as session:
         rows = keys.list_keys(session)
         print(f"{'id':36}  {'team':36}  {'name':20}  {'prefix':10}  active  credits")
         for key in rows:
@@ -50,14 +48,14 @@ def cmd_keys_list(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def cmd_keys_set_active(settings: Settings, args: argparse.Namespace) -> int:
-    with write_session(_sessions(settings)) as session:
+    with _database(settings).write() as session:
         key = keys.set_active(session, args.id, args.command == "enable")
         print(f"key {key.id} is now {'active' if key.active else 'disabled'}")
     return 0
 
 
 def cmd_credits_grant(settings: Settings, args: argparse.Namespace) -> int:
-    with write_session(_sessions(settings)) as session:
+    with _database(settings).write() as session:
         key: ApiKey = keys.get_key(session, args.key_id)
         balance = credits.grant(session, key.team_id, args.amount)
         print(f"granted {args.amount} credits to team {key.team_id}; balance {balance}")

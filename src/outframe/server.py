@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from outframe.api.app import create_app
 from outframe.core.config import Settings
 from outframe.services import keys
-from outframe.store.db import make_engine, make_sessionmaker, migrate, write_session
+from outframe.store.db import open_database
 from outframe.store.models import ApiKey
 
 WELCOME_CREDITS = 1000
@@ -17,12 +17,10 @@ WELCOME_CREDITS = 1000
 def welcome(settings: Settings) -> str:
     """On a fresh data dir, create a starter key and say how to use it."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    url = settings.resolved_database_url()
-    migrate(url)
-    engine = make_engine(url)
+    db = open_database(settings.resolved_database_url())
     base = settings.resolved_public_base_url()
     try:
-        with write_session(make_sessionmaker(engine)) as session:
+        with db.write() as session:
             if session.scalar(select(func.count()).select_from(ApiKey)):
                 return (
                     f"outframe on {base} (data in {settings.data_dir.resolve()})\n"
@@ -30,7 +28,7 @@ def welcome(settings: Settings) -> str:
                 )
             _, plaintext = keys.create_key(session, name="starter", credits_=WELCOME_CREDITS)
     finally:
-        engine.dispose()
+        db.dispose()
     return "\n".join(
         [
             f"outframe on {base} (data in {settings.data_dir.resolve()})",

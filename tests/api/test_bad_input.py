@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -13,7 +14,6 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from outframe.services import keys
-from outframe.store.db import write_session
 from tests.conftest import Flow, b64png, services_of
 
 ACTION = "/v2/images/midjourney/action"
@@ -113,7 +113,7 @@ def test_parent_rules(
 
 def test_parent_not_completed(make_client: Callable[..., TestClient]) -> None:
     client = make_client(workers=0)  # nothing runs: the parent stays QUEUED
-    with write_session(services_of(client).sessions) as session:
+    with services_of(client).db.write() as session:
         _, plaintext = keys.create_key(session, name="t", credits_=100)
     flow = Flow(client, {"X-API-Key": plaintext})
     grid = flow.submit("/v2/images/generate", {"prompt": "x"})
@@ -163,7 +163,7 @@ def test_auth(client: TestClient, make_key: Callable[..., dict[str, str]]) -> No
     assert err["error"] == "Invalid API key"
     headers = make_key()
     key_id = client.get("/v2/me", headers=headers).json()["apiKey"]["id"]
-    with write_session(services_of(client).sessions) as session:
+    with services_of(client).db.write() as session:
         keys.set_active(session, key_id, False)
     err = _assert_error(client.post("/v2/images/generate", json=body, headers=headers), 403)
     assert err["error"] == "API key is inactive"
@@ -299,3 +299,23 @@ def test_unknown_job_and_route(flow: Flow) -> None:
     _assert_error(flow.client.get("/v2/nothing-here", headers=flow.headers), 404)
     _assert_error(flow.client.get("/v2/jobs?cursor=abc", headers=flow.headers), 400)
     _assert_error(flow.client.get("/v2/jobs?status=DONE", headers=flow.headers), 400)
+
+
+def test_disabled_key_refused_once_the_auth_cache_lapses(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(auth_cache_seconds=0.3)
+    with services_of(client).db.write() as session:
+        key, plaintext = keys.create_key(session, name="t", credits_=0)
+    headers = {"X-API-Key": plaintext}
+    assert client.get("/v2/me", headers=headers).status_code == 200
+    with services_of(client).db.write() as session:
+        keys.set_active(session, key.id, False)
+    deadline = time.monotonic() + 5
+    while client.get("/v2/me", headers=headers).status_code != 403:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    # Unknown keys are never remembered: a key created now works at once.
+    with services_of(client).db.write() as session:
+        _, fresh = keys.create_key(session, name="u", credits_=0)
+    assert client.get("/v2/me", headers={"X-API-Key": fresh}).status_code == 200

@@ -148,7 +148,7 @@ def test_me_and_ledger_agree(flow: Flow) -> None:
     assert me["team"]["credits"] == 1000 and me["team"]["maxConcurrentJobs"] == 3
     assert me["apiKey"]["name"] == "test"
     flow.generate()
-    with services_of(flow.client).sessions() as session:
+    with services_of(flow.client).db.session() as session:
         team = me["team"]["id"]
         assert credits.ledger_sum(session, team) == credits.balance(session, team) == 1000 - 16
 

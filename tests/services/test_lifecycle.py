@@ -20,7 +20,6 @@ from outframe.services.jobs import JobRequest
 from outframe.services.keys import Caller
 from outframe.services.runner import JobRunner
 from outframe.storage.base import MemoryStorage
-from outframe.store.db import write_session
 from outframe.store.models import Job, LedgerEntry
 
 
@@ -38,11 +37,11 @@ def services(tmp_path: Path) -> Services:
 
 
 def make_caller(services: Services, credits_: int = 1000, max_concurrent: int = 3) -> Caller:
-    with write_session(services.sessions) as session:
+    with services.db.write() as session:
         _, plaintext = keys.create_key(
             session, name="t", credits_=credits_, max_concurrent_jobs=max_concurrent
         )
-    with services.sessions() as session:
+    with services.db.session() as session:
         return keys.authenticate(session, plaintext)
 
 
@@ -52,14 +51,14 @@ def submit(services: Services, caller: Caller, prompt: str = "x") -> str:
 
 
 def job(services: Services, job_id: str) -> Job:
-    with services.sessions() as session:
+    with services.db.session() as session:
         found = session.scalar(select(Job).where(Job.id == job_id))
         assert found is not None
         return found
 
 
 def ledger(services: Services, job_id: str) -> list[str]:
-    with services.sessions() as session:
+    with services.db.session() as session:
         return sorted(session.scalars(select(LedgerEntry.kind).where(LedgerEntry.job_id == job_id)))
 
 
@@ -104,7 +103,7 @@ def test_expired_lease_is_requeued_then_fails_after_max_attempts(services: Servi
     failed = job(services, job_id)
     assert failed.credit_cost == 0 and "3 times" in (failed.error or "")
     assert ledger(services, job_id) == ["hold", "void"]
-    with services.sessions() as session:
+    with services.db.session() as session:
         assert credits.balance(session, caller.team_id) == 1000
 
 
@@ -196,6 +195,6 @@ def test_engine_error_fails_and_refunds(services: Services) -> None:
     )
     failed = job(services, job_id)
     assert failed.status == "FAILED" and "no pixels today" in (failed.error or "")
-    with services.sessions() as session:
+    with services.db.session() as session:
         assert credits.balance(session, caller.team_id) == 1000
         assert credits.ledger_sum(session, caller.team_id) == 1000

@@ -19,12 +19,13 @@ from outframe.engines import load_engine
 from outframe.engines.base import Engine
 from outframe.queue.base import Queue
 from outframe.queue.embedded import EmbeddedQueue
+from outframe.services import keys
 from outframe.services.jobs import JobService
 from outframe.services.runner import JobRunner
 from outframe.storage import load_storage
 from outframe.storage.base import BlobStorage
 from outframe.storage.local import LocalStorage
-from outframe.store.db import make_engine, make_sessionmaker, migrate
+from outframe.store.db import open_database
 
 
 def build_services(
@@ -36,11 +37,9 @@ def build_services(
 ) -> Services:
     """Wire the store, storage, engine and queue that the settings choose (or the ones given)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    url = settings.resolved_database_url()
-    migrate(url)
-    sessions = make_sessionmaker(make_engine(url))
+    db = open_database(settings.resolved_database_url())
     jobs = JobService(
-        sessions,
+        db,
         lease_seconds=settings.lease_seconds,
         job_timeout_seconds=settings.job_timeout_seconds,
         max_attempts=settings.max_attempts,
@@ -62,7 +61,8 @@ def build_services(
             poll_seconds=settings.poll_seconds,
             lease_seconds=settings.lease_seconds,
         )
-    return Services(settings, sessions, jobs, storage, queue, engine)
+    callers = keys.CallerCache(settings.auth_cache_seconds)
+    return Services(settings, db, jobs, storage, queue, engine, callers)
 
 
 def create_app(
@@ -87,7 +87,7 @@ def create_app(
             yield
         finally:
             await run_in_threadpool(services.queue.stop)
-            services.sessions.kw["bind"].dispose()
+            services.db.dispose()
 
     app = FastAPI(
         title="outframe",
@@ -104,5 +104,6 @@ def create_app(
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    # Our own limit, not FastAPI's max_body_size: that one answers some 413s in plain text.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -6,14 +6,15 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
-from sqlalchemy.orm import Session, sessionmaker
 
 from outframe.core.config import Settings
 from outframe.engines.base import Engine
 from outframe.queue.base import Queue
 from outframe.services import keys
+from outframe.services.errors import Forbidden, Unauthorized
 from outframe.services.jobs import JobService
 from outframe.storage.base import BlobStorage
+from outframe.store.db import Database
 
 
 @dataclass
@@ -21,11 +22,12 @@ class Services:
     """What one server process runs on, built once by create_app."""
 
     settings: Settings
-    sessions: sessionmaker[Session]
+    db: Database
     jobs: JobService
     storage: BlobStorage
     queue: Queue
     engine: Engine
+    callers: keys.CallerCache
 
 
 async def get_services(request: Request) -> Services:
@@ -36,12 +38,23 @@ async def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_caller(
+async def get_caller(
     services: ServicesDep,
     x_api_key: Annotated[str | None, Header(description="afk_... key")] = None,
 ) -> keys.Caller:
-    with services.sessions() as session:
-        return keys.authenticate(session, x_api_key)
+    if not x_api_key:
+        raise Unauthorized("API key is required", code="missing_api_key")
+    digest = keys.hash_key(x_api_key)
+    outcome = services.callers.get(digest)
+    if outcome is None:
+        try:
+            outcome = await services.db.read(lambda conn: keys.authenticate_digest(conn, digest))
+        except Forbidden as exc:
+            outcome = exc
+        services.callers.put(digest, outcome)
+    if isinstance(outcome, Forbidden):
+        raise outcome
+    return outcome
 
 
 CallerDep = Annotated[keys.Caller, Depends(get_caller)]

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import Row
 
 from outframe.storage.base import BlobStorage
 from outframe.store.models import Job
@@ -161,7 +162,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
-def job_view(job: Job, storage: BlobStorage) -> dict[str, Any]:
+def job_view(job: Job | Row[Any], storage: BlobStorage) -> dict[str, Any]:
     """A job as GET /v2/jobs/:id shows it (built as a dict: this is the hottest path)."""
     result: dict[str, Any] | None = None
     if job.result:

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     max_attempts: int = Field(3, ge=1)
     poll_seconds: float = Field(1.0, gt=0, description="how often idle workers look for work")
 
+    auth_cache_seconds: float = Field(
+        1.0, ge=0, description="how long a checked API key is remembered; 0 = check every time"
+    )
     default_max_concurrent_jobs: int = Field(3, ge=1)
     max_body_bytes: int = Field(32 * 1024 * 1024, ge=1024)
     max_image_pixels: int = Field(64_000_000, ge=1)

@@ -13,19 +13,21 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Connection, Row, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased, sessionmaker
+from sqlalchemy.orm import Session, aliased
 
 from outframe.services import credits
 from outframe.services.clock import new_id, utcnow
 from outframe.services.domain import Action, JobStatus
 from outframe.services.errors import BadRequest, Conflict, NotFound
 from outframe.services.keys import Caller
-from outframe.store.db import write_session
+from outframe.store.db import Database
 from outframe.store.models import IdempotencyRecord, Job, Team
 
 log = logging.getLogger(__name__)
+JOBS = Job.__table__
+_JOB_BY_ID = select(JOBS).where(JOBS.c.id == bindparam("job_id"))  # built once: a hot path
 
 
 @dataclass(frozen=True)
@@ -74,13 +76,13 @@ class JobService:
 
     def __init__(
         self,
-        sessions: sessionmaker[Session],
+        db: Database,
         *,
         lease_seconds: float,
         job_timeout_seconds: float,
         max_attempts: int,
     ) -> None:
-        self.sessions = sessions
+        self.db = db
         self.lease = timedelta(seconds=lease_seconds)
         self.timeout = timedelta(seconds=job_timeout_seconds)
         self.max_attempts = max_attempts
@@ -165,7 +167,7 @@ class JobService:
         size: tuple[int, int] | None,
         validate: Any,
     ) -> Submitted:
-        with write_session(self.sessions) as session:
+        with self.db.write() as session:
             if idempotency_key is not None:
                 replay = self._replay(session, caller, idempotency_key, request_hash)
                 if replay is not None:
@@ -245,28 +247,31 @@ class JobService:
 
     # --- read ---------------------------------------------------------------------------------
 
-    def get(self, session: Session, team_id: str, job_id: str) -> Job:
-        job = session.scalar(select(Job).where(Job.id == job_id))
-        if job is None or job.team_id != team_id:
-            raise NotFound(f"job {job_id} not found", code="job_not_found")
-        return job
+    # Reads return Core rows (same attribute names as Job): they sit on the hottest path.
 
+    @staticmethod
+    def get(conn: Connection | Session, team_id: str, job_id: str) -> Row[Any]:
+        row = conn.execute(_JOB_BY_ID, {"job_id": job_id}).one_or_none()
+        if row is None or row.team_id != team_id:
+            raise NotFound(f"job {job_id} not found", code="job_not_found")
+        return row
+
+    @staticmethod
     def page(
-        self,
-        session: Session,
+        conn: Connection | Session,
         team_id: str,
         *,
         status: JobStatus | None,
         limit: int,
         cursor: int | None,
-    ) -> tuple[list[Job], int | None]:
+    ) -> tuple[list[Row[Any]], int | None]:
         """Newest first; returns the page and the cursor of the next one (None at the end)."""
-        query: Select[Job] = select(Job).where(Job.team_id == team_id)
+        query = select(JOBS).where(JOBS.c.team_id == team_id)
         if status is not None:
-            query = query.where(Job.status == status.value)
+            query = query.where(JOBS.c.status == status.value)
         if cursor is not None:
-            query = query.where(Job.seq < cursor)
-        rows = list(session.scalars(query.order_by(Job.seq.desc()).limit(limit + 1)))
+            query = query.where(JOBS.c.seq < cursor)
+        rows = list(conn.execute(query.order_by(JOBS.c.seq.desc()).limit(limit + 1)))
         has_more = len(rows) > limit
         rows = rows[:limit]
         return rows, (rows[-1].seq if has_more and rows else None)
@@ -275,7 +280,7 @@ class JobService:
 
     def claim(self, worker_id: str) -> Claim | None:
         """Take the oldest QUEUED job whose team is under its concurrency limit, with a lease."""
-        with write_session(self.sessions) as session:
+        with self.db.write() as session:
             running = aliased(Job)
             busy = (
                 select(func.count())
@@ -332,7 +337,7 @@ class JobService:
 
     def set_progress(self, claim: Claim, percent: int) -> bool:
         """Record progress; False if the lease was lost (the worker should stop)."""
-        with write_session(self.sessions) as session:
+        with self.db.write() as session:
             result = session.execute(
                 update(Job).where(*self._held(claim)).values(progress=max(0, min(99, percent)))
             )
@@ -342,7 +347,7 @@ class JobService:
         """Extend the leases of the jobs these workers are running."""
         if not tokens:
             return
-        with write_session(self.sessions) as session:
+        with self.db.write() as session:
             session.execute(
                 update(Job)
                 .where(Job.lease_owner.in_(tokens), Job.status == JobStatus.PROCESSING.value)
@@ -351,7 +356,7 @@ class JobService:
 
     def complete(self, claim: Claim, result: dict[str, Any], size: tuple[int, int]) -> bool:
         """Settle a finished job: COMPLETED and its hold posted. False if the lease was lost."""
-        with write_session(self.sessions) as session:
+        with self.db.write() as session:
             done = session.execute(
                 update(Job)
                 .where(*self._held(claim))
@@ -374,7 +379,7 @@ class JobService:
 
     def fail(self, claim: Claim, error: str) -> bool:
         """Settle a job that cannot succeed: FAILED and its hold voided."""
-        with write_session(self.sessions) as session:
+        with self.db.write() as session:
             job = session.scalar(select(Job).where(*self._held(claim)))
             if job is None:
                 return False
@@ -397,7 +402,7 @@ class JobService:
         """Requeue jobs whose worker died (lease expired); fail those out of attempts or time."""
         now = utcnow()
         changed = 0
-        with write_session(self.sessions) as session:
+        with self.db.write() as session:
             stale = session.scalars(
                 select(Job).where(
                     Job.status == JobStatus.PROCESSING.value,

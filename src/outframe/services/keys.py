@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from outframe.services import credits
@@ -16,6 +17,10 @@ from outframe.services.errors import Forbidden, NotFound, Unauthorized
 from outframe.store.models import ApiKey, Team
 
 KEY_PREFIX = "afk_"
+# Built once: every request runs it, and building a statement costs more than running it.
+_KEY_BY_HASH = select(ApiKey.id, ApiKey.name, ApiKey.key_hash, ApiKey.team_id, ApiKey.active).where(
+    ApiKey.key_hash == bindparam("digest")
+)
 
 
 @dataclass(frozen=True)
@@ -74,22 +79,47 @@ def create_key(
     return key, plaintext
 
 
-def authenticate(session: Session, plaintext: str | None) -> Caller:
+def authenticate(conn: Connection | Session, plaintext: str | None) -> Caller:
     """Resolve the X-API-Key header to a caller, or raise 401/403."""
     if not plaintext:
         raise Unauthorized("API key is required", code="missing_api_key")
-    digest = hash_key(plaintext)
-    row = session.execute(
-        select(ApiKey.id, ApiKey.name, ApiKey.key_hash, ApiKey.team_id, ApiKey.active).where(
-            ApiKey.key_hash == digest
-        )
-    ).one_or_none()
+    return authenticate_digest(conn, hash_key(plaintext))
+
+
+def authenticate_digest(conn: Connection | Session, digest: str) -> Caller:
+    row = conn.execute(_KEY_BY_HASH, {"digest": digest}).one_or_none()
     # The index lookup finds the row; the constant-time compare keeps the final check honest.
     if row is None or not hmac.compare_digest(row.key_hash, digest):
         raise Unauthorized("Invalid API key", code="invalid_api_key")
     if not row.active:
         raise Forbidden("API key is inactive", code="inactive_api_key")
     return Caller(key_id=row.id, key_name=row.name, key_hash=digest, team_id=row.team_id)
+
+
+class CallerCache:
+    """Remembers recent key checks for `ttl` seconds, so most requests skip the key lookup.
+
+    The price: a key disabled in the database is still accepted for up to `ttl` seconds by
+    a node that saw it just before. Unknown keys are never cached, so guessing cannot fill it.
+    """
+
+    def __init__(self, ttl: float, max_entries: int = 10_000) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: dict[str, tuple[float, Caller | Forbidden]] = {}
+
+    def get(self, digest: str) -> Caller | Forbidden | None:
+        entry = self._entries.get(digest)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, digest: str, outcome: Caller | Forbidden) -> None:
+        if self.ttl <= 0:
+            return
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()  # crude, but bounded; a refill costs one lookup per key
+        self._entries[digest] = (time.monotonic() + self.ttl, outcome)
 
 
 def list_keys(session: Session) -> list[ApiKey]:

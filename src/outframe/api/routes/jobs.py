@@ -21,14 +21,13 @@ def _json(body: object) -> Response:
 
 
 @router.get("/{job_id}", response_model=JobView)
-def get_job(job_id: str, caller: CallerDep, services: ServicesDep) -> Response:
-    with services.sessions() as session:
-        job = services.jobs.get(session, caller.team_id, job_id)
-        return _json(job_view(job, services.storage))
+async def get_job(job_id: str, caller: CallerDep, services: ServicesDep) -> Response:
+    job = await services.db.read(lambda conn: services.jobs.get(conn, caller.team_id, job_id))
+    return _json(job_view(job, services.storage))
 
 
 @router.get("", response_model=JobList)
-def list_jobs(
+async def list_jobs(
     caller: CallerDep,
     services: ServicesDep,
     status: JobStatus | None = None,
@@ -42,14 +41,15 @@ def list_jobs(
                 "cursor must be a nextCursor value from an earlier page", code="invalid_cursor"
             )
         after = int(cursor)
-    with services.sessions() as session:
-        jobs, next_seq = services.jobs.page(
-            session, caller.team_id, status=status, limit=limit, cursor=after
+    jobs, next_seq = await services.db.read(
+        lambda conn: services.jobs.page(
+            conn, caller.team_id, status=status, limit=limit, cursor=after
         )
-        return _json(
-            {
-                "jobs": [job_view(job, services.storage) for job in jobs],
-                "nextCursor": str(next_seq) if next_seq is not None else None,
-                "hasMore": next_seq is not None,
-            }
-        )
+    )
+    return _json(
+        {
+            "jobs": [job_view(job, services.storage) for job in jobs],
+            "nextCursor": str(next_seq) if next_seq is not None else None,
+            "hasMore": next_seq is not None,
+        }
+    )

@@ -14,7 +14,7 @@ router = APIRouter(prefix="/v2", tags=["account"])
 
 @router.get("/me", response_model=MeView)
 def me(caller: CallerDep, services: ServicesDep) -> MeView:
-    with services.sessions() as session:
+    with services.db.session() as session:
         team = session.get(Team, caller.team_id)
         if team is None:
             raise NotFound("the key's team no longer exists")

@@ -1,0 +1,144 @@
+"""API throughput and latency: GET /v2/jobs/:id and a submit, at 1, 16 and 64 clients, against a
+running `outframe serve`, beside a bare FastAPI endpoint served the same way, in one run.
+
+    .venv/bin/python -m bench.api [--seconds 3] [--clients 1,16,64]
+
+Both servers are single uvicorn processes with the same options; the load generator is this
+process. The outframe server runs with OUTFRAME_WORKERS=0 so that only the API is measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+from PIL import Image
+from tests.e2e.server import ServerProcess, free_port, outframe_cli
+
+from bench.loadgen import LoadResult, get_request, post_request, run_load
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def start_bare(port: int) -> subprocess.Popen[bytes]:
+    code = (
+        "import uvicorn; from bench.bare_app import app; "
+        f"uvicorn.run(app, host='127.0.0.1', port={port}, log_level='warning', access_log=False)"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/v2/jobs/x", timeout=1)
+            return proc
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise RuntimeError("bare server did not start")
+
+
+def png_b64() -> str:
+    buf = io.BytesIO()
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(buf, format="PNG")
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--clients", default="1,16,64")
+    args = parser.parse_args()
+    levels = [int(c) for c in args.clients.split(",")]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp)
+        key = (
+            outframe_cli(data_dir, "keys", "create", "--name", "bench", "--credits", str(10**9))
+            .strip()
+            .splitlines()[-1]
+        )
+        server = ServerProcess(data_dir, engine="fake", workers="0").start()
+        bare_port = free_port()
+        bare = start_bare(bare_port)
+        try:
+            headers = {"X-API-Key": key}
+            imported = httpx.post(
+                f"{server.url}/v2/images/import", headers=headers, json={"image": png_b64()}
+            ).json()["jobId"]
+            host = f"127.0.0.1:{server.port}"
+            get_ours = get_request(f"/v2/jobs/{imported}", host, headers)
+            get_bare = get_request(f"/v2/jobs/{imported}", f"127.0.0.1:{bare_port}", {})
+            submit = post_request(
+                "/v2/images/generate", host, headers, json.dumps({"prompt": "benchmark"}).encode()
+            )
+            rows: list[tuple[str, int, LoadResult, float | None]] = []
+            for clients in levels:
+                bare_get = asyncio.run(
+                    run_load(
+                        "127.0.0.1",
+                        bare_port,
+                        lambda _: get_bare,
+                        clients=clients,
+                        seconds=args.seconds,
+                    )
+                )
+                ours_get = asyncio.run(
+                    run_load(
+                        "127.0.0.1",
+                        server.port,
+                        lambda _: get_ours,
+                        clients=clients,
+                        seconds=args.seconds,
+                    )
+                )
+                ours_post = asyncio.run(
+                    run_load(
+                        "127.0.0.1",
+                        server.port,
+                        lambda _: submit,
+                        clients=clients,
+                        seconds=args.seconds,
+                        expect=202,
+                    )
+                )
+                ratio = ours_get.throughput / bare_get.throughput
+                rows += [
+                    ("bare FastAPI GET", clients, bare_get, None),
+                    ("GET /v2/jobs/:id", clients, ours_get, ratio),
+                    (
+                        "POST /v2/images/generate",
+                        clients,
+                        ours_post,
+                        ours_post.throughput / bare_get.throughput,
+                    ),
+                ]
+        finally:
+            server.stop()
+            bare.terminate()
+            bare.wait()
+
+    print(f"\ncpus={os.cpu_count()}  seconds per cell={args.seconds}")
+    print(
+        f"{'endpoint':26} {'clients':>7} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'errors':>6} {'vs bare GET':>11}"
+    )
+    for name, clients, result, ratio in rows:
+        vs = f"{ratio:.0%}" if ratio is not None else "-"
+        print(
+            f"{name:26} {clients:7d} {result.throughput:9.0f} {result.p50:8.2f} "
+            f"{result.p99:8.2f} {result.errors:6d} {vs:>11}"
+        )
+
+
+if __name__ == "__main__":
+    main()
