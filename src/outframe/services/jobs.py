@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -22,12 +22,31 @@ from outframe.services.clock import new_id, utcnow
 from outframe.services.domain import Action, JobStatus
 from outframe.services.errors import BadRequest, Conflict, NotFound
 from outframe.services.keys import Caller
-from outframe.store.db import Database
+from outframe.store.db import Database, PreparedQuery
 from outframe.store.models import IdempotencyRecord, Job, Team
 
 log = logging.getLogger(__name__)
 JOBS = Job.__table__
-_JOB_BY_ID = select(JOBS).where(JOBS.c.id == bindparam("job_id"))  # built once: a hot path
+# What a job's public view needs (not its params, which may be long); built once: a hot path.
+VIEW_COLUMNS = [
+    JOBS.c[name]
+    for name in (
+        "seq",
+        "id",
+        "team_id",
+        "status",
+        "action",
+        "parent_job_id",
+        "progress",
+        "result",
+        "error",
+        "credit_cost",
+        "webhook_status",
+        "created_at",
+        "completed_at",
+    )
+]
+_JOB_BY_ID = PreparedQuery(select(*VIEW_COLUMNS).where(JOBS.c.id == bindparam("job_id")))
 
 
 @dataclass(frozen=True)
@@ -250,9 +269,9 @@ class JobService:
     # Reads return Core rows (same attribute names as Job): they sit on the hottest path.
 
     @staticmethod
-    def get(conn: Connection | Session, team_id: str, job_id: str) -> Row[Any]:
-        row = conn.execute(_JOB_BY_ID, {"job_id": job_id}).one_or_none()
-        if row is None or row.team_id != team_id:
+    def get(conn: Connection | Session, team_id: str, job_id: str) -> dict[str, Any]:
+        row = _JOB_BY_ID.first(conn, job_id=job_id)
+        if row is None or row["team_id"] != team_id:
             raise NotFound(f"job {job_id} not found", code="job_not_found")
         return row
 
@@ -264,17 +283,18 @@ class JobService:
         status: JobStatus | None,
         limit: int,
         cursor: int | None,
-    ) -> tuple[list[Row[Any]], int | None]:
+    ) -> tuple[list[dict[str, Any]], int | None]:
         """Newest first; returns the page and the cursor of the next one (None at the end)."""
-        query = select(JOBS).where(JOBS.c.team_id == team_id)
+        query = select(*VIEW_COLUMNS).where(JOBS.c.team_id == team_id)
         if status is not None:
             query = query.where(JOBS.c.status == status.value)
         if cursor is not None:
             query = query.where(JOBS.c.seq < cursor)
-        rows = list(conn.execute(query.order_by(JOBS.c.seq.desc()).limit(limit + 1)))
+        ordered = query.order_by(JOBS.c.seq.desc()).limit(limit + 1)
+        rows = [dict(row) for row in conn.execute(ordered).mappings()]
         has_more = len(rows) > limit
         rows = rows[:limit]
-        return rows, (rows[-1].seq if has_more and rows else None)
+        return rows, (rows[-1]["seq"] if has_more and rows else None)
 
     # --- work ---------------------------------------------------------------------------------
 

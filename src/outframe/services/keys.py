@@ -14,12 +14,15 @@ from sqlalchemy.orm import Session
 from outframe.services import credits
 from outframe.services.clock import new_id, utcnow
 from outframe.services.errors import Forbidden, NotFound, Unauthorized
+from outframe.store.db import PreparedQuery
 from outframe.store.models import ApiKey, Team
 
 KEY_PREFIX = "afk_"
 # Built once: every request runs it, and building a statement costs more than running it.
-_KEY_BY_HASH = select(ApiKey.id, ApiKey.name, ApiKey.key_hash, ApiKey.team_id, ApiKey.active).where(
-    ApiKey.key_hash == bindparam("digest")
+_KEY_BY_HASH = PreparedQuery(
+    select(ApiKey.id, ApiKey.name, ApiKey.key_hash, ApiKey.team_id, ApiKey.active).where(
+        ApiKey.key_hash == bindparam("digest")
+    )
 )
 
 
@@ -87,13 +90,13 @@ def authenticate(conn: Connection | Session, plaintext: str | None) -> Caller:
 
 
 def authenticate_digest(conn: Connection | Session, digest: str) -> Caller:
-    row = conn.execute(_KEY_BY_HASH, {"digest": digest}).one_or_none()
+    row = _KEY_BY_HASH.first(conn, digest=digest)
     # The index lookup finds the row; the constant-time compare keeps the final check honest.
-    if row is None or not hmac.compare_digest(row.key_hash, digest):
+    if row is None or not hmac.compare_digest(row["key_hash"], digest):
         raise Unauthorized("Invalid API key", code="invalid_api_key")
-    if not row.active:
+    if not row["active"]:
         raise Forbidden("API key is inactive", code="inactive_api_key")
-    return Caller(key_id=row.id, key_name=row.name, key_hash=digest, team_id=row.team_id)
+    return Caller(key_id=row["id"], key_name=row["name"], key_hash=digest, team_id=row["team_id"])
 
 
 class CallerCache:

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, create_engine, event
+from sqlalchemy import Connection, Dialect, Select, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
@@ -86,6 +86,48 @@ class Database:
             self._hot.close()
             self._hot = None
         self.engine.dispose()
+
+
+class PreparedQuery:
+    """A SELECT compiled once, run straight on the driver's cursor, its values converted by
+    SQLAlchemy's own type processors: a third of the cost of Connection.execute, for the few
+    queries that every request runs."""
+
+    def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
+        self.statement = statement
+        self.names = [str(col.key) for col in statement.selected_columns]
+        self._compiled: dict[str, tuple[str, list[str] | None, list[Any]]] = {}
+
+    def _compile(self, dialect: Dialect) -> tuple[str, list[str] | None, list[Any]]:
+        compiled = self.statement.compile(dialect=dialect)
+        positions = list(compiled.positiontup or []) if dialect.positional else None
+        processors = [
+            col.type._cached_result_processor(dialect, None)
+            for col in self.statement.selected_columns
+        ]
+        return str(compiled), positions, processors
+
+    def first(self, conn: Connection | Session, **params: Any) -> dict[str, Any] | None:
+        """The first row as a dict of column name to value, or None."""
+        if isinstance(conn, Session):
+            conn = conn.connection()
+        dialect = conn.dialect
+        if dialect.name not in self._compiled:
+            self._compiled[dialect.name] = self._compile(dialect)
+        sql, positions, processors = self._compiled[dialect.name]
+        args: Any = tuple(params[n] for n in positions) if positions is not None else params
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql, args)
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        if row is None:
+            return None
+        return {
+            name: (proc(value) if proc else value)
+            for name, proc, value in zip(self.names, processors, row, strict=True)
+        }
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
