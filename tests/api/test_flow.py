@@ -179,3 +179,12 @@ def test_outpaint_centre_is_the_downscaled_parent(flow: Flow, ratio: float) -> N
     for url in out["result"]["images"]:
         img = np.asarray(fetch_png(flow.client, url))
         assert psnr(img[y0 : y0 + inner_h, x0 : x0 + inner_w], expected) >= 40
+
+
+def test_openapi_documents_every_route_with_its_key(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    operation = spec["paths"]["/v2/jobs/{job_id}"]["get"]
+    names = {p["name"] for p in operation["parameters"]}
+    assert {"job_id", "X-API-Key"} <= names
+    for path in ("/v2/images/generate", "/v2/images/midjourney/action", "/v2/me", "/v2/jobs"):
+        assert path in spec["paths"]

@@ -42,6 +42,19 @@ async def get_caller(
     services: ServicesDep,
     x_api_key: Annotated[str | None, Header(description="afk_... key")] = None,
 ) -> keys.Caller:
+    return await resolve_caller(services, x_api_key)
+
+
+async def authenticate(request: Request) -> tuple[Services, keys.Caller]:
+    """Services and caller without dependency injection, for GET /v2/jobs/:id: clients poll
+    it in tight loops, and FastAPI's dependency solving costs as much as the rest of the request.
+    """
+    services: Services = request.app.state.services
+    return services, await resolve_caller(services, request.headers.get("x-api-key"))
+
+
+async def resolve_caller(services: Services, x_api_key: str | None) -> keys.Caller:
+    """The key's caller, from the cache or the database; 401/403 otherwise."""
     if not x_api_key:
         raise Unauthorized("API key is required", code="missing_api_key")
     digest = keys.hash_key(x_api_key)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from outframe.api.deps import CallerDep, ServicesDep
+from outframe.api.deps import CallerDep, ServicesDep, authenticate
 from outframe.api.schemas import JobList, JobView, job_view
 from outframe.services.domain import JobStatus
 from outframe.services.errors import BadRequest
@@ -20,8 +20,18 @@ def _json(body: object) -> Response:
     return Response(orjson.dumps(body), media_type="application/json")
 
 
-@router.get("/{job_id}", response_model=JobView)
-async def get_job(job_id: str, caller: CallerDep, services: ServicesDep) -> Response:
+# The key is read by authenticate(), not declared as a parameter: document it by hand.
+_API_KEY_HEADER = {
+    "name": "X-API-Key",
+    "in": "header",
+    "required": True,
+    "schema": {"type": "string"},
+}
+
+
+@router.get("/{job_id}", response_model=JobView, openapi_extra={"parameters": [_API_KEY_HEADER]})
+async def get_job(job_id: str, request: Request) -> Response:
+    services, caller = await authenticate(request)
     job = await services.db.read(lambda conn: services.jobs.get(conn, caller.team_id, job_id))
     return _json(job_view(job, services.storage))
 
