@@ -7,28 +7,45 @@ or void impossible, so a retried settlement can never charge or refund twice.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from typing import Any
+
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from outframe.services.clock import utcnow
 from outframe.services.errors import BadRequest, NotFound, PaymentRequired
-from outframe.store.models import LedgerEntry, Team
+from outframe.store.models import LEDGER, TEAMS
+
+# Built once: every submit and every settlement runs them.
+_ADD = (
+    update(TEAMS)
+    .where(TEAMS.c.id == bindparam("team"))
+    .values(credits=TEAMS.c.credits + bindparam("amount"))
+)
+_TAKE = (
+    update(TEAMS)
+    .where(TEAMS.c.id == bindparam("team"), TEAMS.c.credits >= bindparam("amount"))
+    .values(credits=TEAMS.c.credits - bindparam("amount"))
+)
+_APPEND = insert(LEDGER)
+_BALANCE = select(TEAMS.c.credits).where(TEAMS.c.id == bindparam("team"))
+
+
+def _changed(session: Session, statement: Any, team_id: str, amount: int) -> bool:
+    result = session.execute(statement, {"team": team_id, "amount": amount})
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def _append(session: Session, team_id: str, kind: str, amount: int, job_id: str | None) -> None:
-    session.add(
-        LedgerEntry(team_id=team_id, job_id=job_id, kind=kind, amount=amount, created_at=utcnow())
-    )
+    row = {"team_id": team_id, "job_id": job_id, "kind": kind, "amount": amount}
+    session.execute(_APPEND, {**row, "created_at": utcnow()})
 
 
 def grant(session: Session, team_id: str, amount: int) -> int:
     """Add credits to a team; returns the new balance."""
     if amount <= 0:
         raise BadRequest("a grant must be a positive number of credits")
-    result = session.execute(
-        update(Team).where(Team.id == team_id).values(credits=Team.credits + amount)
-    )
-    if result.rowcount == 0:  # type: ignore[attr-defined]
+    if not _changed(session, _ADD, team_id, amount):
         raise NotFound(f"no team with id {team_id}")
     _append(session, team_id, "grant", amount, None)
     return balance(session, team_id)
@@ -36,12 +53,7 @@ def grant(session: Session, team_id: str, amount: int) -> int:
 
 def hold(session: Session, team_id: str, job_id: str, cost: int) -> None:
     """Take a job's cost from the balance, or raise 402 if it is short."""
-    result = session.execute(
-        update(Team)
-        .where(Team.id == team_id, Team.credits >= cost)
-        .values(credits=Team.credits - cost)
-    )
-    if result.rowcount == 0:  # type: ignore[attr-defined]
+    if not _changed(session, _TAKE, team_id, cost):
         have = balance(session, team_id)
         raise PaymentRequired(
             f"insufficient credits: this job costs {cost}, the balance is {have}",
@@ -56,24 +68,20 @@ def post(session: Session, team_id: str, job_id: str) -> None:
 
 
 def void(session: Session, team_id: str, job_id: str, cost: int) -> None:
-    session.execute(update(Team).where(Team.id == team_id).values(credits=Team.credits + cost))
+    _changed(session, _ADD, team_id, cost)
     _append(session, team_id, "void", cost, job_id)
 
 
 def balance(session: Session, team_id: str) -> int:
-    value = session.scalar(select(Team.credits).where(Team.id == team_id))
+    value = session.execute(_BALANCE, {"team": team_id}).scalar()
     if value is None:
         raise NotFound(f"no team with id {team_id}")
-    return value
+    return int(value)
 
 
 def ledger_sum(session: Session, team_id: str) -> int:
     """What the ledger says the balance is; always equal to balance() (checked by tests)."""
-    return int(
-        session.scalar(
-            select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
-                LedgerEntry.team_id == team_id
-            )
-        )
-        or 0
+    total = session.scalar(
+        select(func.coalesce(func.sum(LEDGER.c.amount), 0)).where(LEDGER.c.team_id == team_id)
     )
+    return int(total or 0)

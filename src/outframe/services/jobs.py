@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -23,10 +23,9 @@ from outframe.services.domain import Action, JobStatus
 from outframe.services.errors import BadRequest, Conflict, NotFound
 from outframe.services.keys import Caller
 from outframe.store.db import Database, PreparedQuery
-from outframe.store.models import IdempotencyRecord, Job, Team
+from outframe.store.models import IDEMPOTENCY, JOBS, Job, Team
 
 log = logging.getLogger(__name__)
-JOBS = Job.__table__
 # What a job's public view needs (not its params, which may be long); built once: a hot path.
 VIEW_COLUMNS = [
     JOBS.c[name]
@@ -46,6 +45,20 @@ VIEW_COLUMNS = [
         "completed_at",
     )
 ]
+_PARENT_BY_ID = select(
+    JOBS.c.id,
+    JOBS.c.team_id,
+    JOBS.c.status,
+    JOBS.c.action,
+    JOBS.c.params,
+    JOBS.c.width,
+    JOBS.c.height,
+).where(JOBS.c.id == bindparam("job_id"))
+_INSERT_JOB = insert(JOBS)
+_INSERT_IDEMPOTENCY = insert(IDEMPOTENCY)
+_IDEMPOTENCY_BY_KEY = select(
+    IDEMPOTENCY.c.request_hash, IDEMPOTENCY.c.status_code, IDEMPOTENCY.c.response
+).where(IDEMPOTENCY.c.team_id == bindparam("team"), IDEMPOTENCY.c.key == bindparam("key"))
 _JOB_BY_ID = PreparedQuery(select(*VIEW_COLUMNS).where(JOBS.c.id == bindparam("job_id")))
 
 
@@ -111,7 +124,11 @@ class JobService:
     def check_parent(self, session: Session, caller: Caller, request: JobRequest) -> ParentInfo:
         """The parent must exist, be the caller's, be COMPLETED and of a kind this action takes."""
         parent_id = request.parent_job_id
-        parent = session.scalar(select(Job).where(Job.id == parent_id)) if parent_id else None
+        parent = (
+            session.execute(_PARENT_BY_ID, {"job_id": parent_id}).one_or_none()
+            if parent_id
+            else None
+        )
         if parent is None or parent.team_id != caller.team_id:
             raise NotFound(f"parent job {parent_id} not found", code="parent_not_found")
         if parent.status != JobStatus.COMPLETED.value:
@@ -200,27 +217,28 @@ class JobService:
                     validate(session, parent)
             now = utcnow()
             status = JobStatus.COMPLETED if completed_result is not None else JobStatus.QUEUED
-            job = Job(
-                id=job_id,
-                team_id=caller.team_id,
-                api_key_id=caller.key_id,
-                action=request.action.value,
-                status=status.value,
-                parent_job_id=request.parent_job_id,
-                params=params,
-                progress=100 if completed_result is not None else 0,
-                result=completed_result,
-                credit_cost=request.action.cost,
-                webhook_url=request.webhook_url,
-                webhook_events=list(request.webhook_events or []) or None,
-                attempts=0,
-                created_at=now,
-                completed_at=now if completed_result is not None else None,
-                width=size[0] if size else None,
-                height=size[1] if size else None,
+            session.execute(
+                _INSERT_JOB,
+                dict(
+                    id=job_id,
+                    team_id=caller.team_id,
+                    api_key_id=caller.key_id,
+                    action=request.action.value,
+                    status=status.value,
+                    parent_job_id=request.parent_job_id,
+                    params=params,
+                    progress=100 if completed_result is not None else 0,
+                    result=completed_result,
+                    credit_cost=request.action.cost,
+                    webhook_url=request.webhook_url,
+                    webhook_events=list(request.webhook_events or []) or None,
+                    attempts=0,
+                    created_at=now,
+                    completed_at=now if completed_result is not None else None,
+                    width=size[0] if size else None,
+                    height=size[1] if size else None,
+                ),
             )
-            session.add(job)
-            session.flush()
             if request.action.cost:
                 credits.hold(session, caller.team_id, job_id, request.action.cost)
                 if completed_result is not None:
@@ -228,27 +246,23 @@ class JobService:
             code = 201 if completed_result is not None else 202
             body = {"jobId": job_id, "status": status.value}
             if idempotency_key is not None:
-                session.add(
-                    IdempotencyRecord(
+                session.execute(
+                    _INSERT_IDEMPOTENCY,
+                    dict(
                         team_id=caller.team_id,
                         key=idempotency_key,
                         request_hash=request_hash,
                         status_code=code,
                         response=body,
                         created_at=now,
-                    )
+                    ),
                 )
-                session.flush()
         return Submitted(status_code=code, body=body, job_id=job_id, created=True)
 
     def _replay(
         self, session: Session, caller: Caller, key: str, request_hash: str
     ) -> Submitted | None:
-        record = session.scalar(
-            select(IdempotencyRecord).where(
-                IdempotencyRecord.team_id == caller.team_id, IdempotencyRecord.key == key
-            )
-        )
+        record = session.execute(_IDEMPOTENCY_BY_KEY, {"team": caller.team_id, "key": key}).first()
         if record is None:
             return None
         if record.request_hash != request_hash:

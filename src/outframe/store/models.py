@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -13,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -121,3 +122,10 @@ class IdempotencyRecord(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     response: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# The tables themselves, for Core statements on hot paths (no unit-of-work overhead).
+TEAMS = cast(Table, Team.__table__)
+JOBS = cast(Table, Job.__table__)
+LEDGER = cast(Table, LedgerEntry.__table__)
+IDEMPOTENCY = cast(Table, IdempotencyRecord.__table__)
