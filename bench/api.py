@@ -1,7 +1,7 @@
 """API throughput and latency: GET /v2/jobs/:id and a submit, at 1, 16 and 64 clients, against a
 running `outframe serve`, beside a bare FastAPI endpoint served the same way, in one run.
 
-    .venv/bin/python -m bench.api [--seconds 3] [--clients 1,16,64]
+    .venv/bin/python -m bench.api [--seconds 3] [--clients 1,16,64] [--rounds 3]
 
 Both servers are single uvicorn processes with the same options; the load generator is this
 process. The outframe server runs with OUTFRAME_WORKERS=0 so that only the API is measured.
@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image
 from tests.e2e.server import ServerProcess, free_port, outframe_cli
 
-from bench.loadgen import LoadResult, get_request, post_request, run_load
+from bench.loadgen import LoadResult, Summary, get_request, post_request, run_load
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,6 +57,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--clients", default="1,16,64")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     levels = [int(c) for c in args.clients.split(",")]
 
@@ -81,62 +82,47 @@ def main() -> None:
             submit = post_request(
                 "/v2/images/generate", host, headers, json.dumps({"prompt": "benchmark"}).encode()
             )
-            rows: list[tuple[str, int, LoadResult, float | None]] = []
+            targets = [
+                ("bare FastAPI GET", bare_port, get_bare, 200),
+                ("GET /v2/jobs/:id", server.port, get_ours, 200),
+                ("POST /v2/images/generate", server.port, submit, 202),
+            ]
+            rows: list[tuple[str, int, Summary]] = []
             for clients in levels:
-                bare_get = asyncio.run(
-                    run_load(
-                        "127.0.0.1",
-                        bare_port,
-                        lambda _: get_bare,
-                        clients=clients,
-                        seconds=args.seconds,
-                    )
-                )
-                ours_get = asyncio.run(
-                    run_load(
-                        "127.0.0.1",
-                        server.port,
-                        lambda _: get_ours,
-                        clients=clients,
-                        seconds=args.seconds,
-                    )
-                )
-                ours_post = asyncio.run(
-                    run_load(
-                        "127.0.0.1",
-                        server.port,
-                        lambda _: submit,
-                        clients=clients,
-                        seconds=args.seconds,
-                        expect=202,
-                    )
-                )
-                ratio = ours_get.throughput / bare_get.throughput
-                rows += [
-                    ("bare FastAPI GET", clients, bare_get, None),
-                    ("GET /v2/jobs/:id", clients, ours_get, ratio),
-                    (
-                        "POST /v2/images/generate",
-                        clients,
-                        ours_post,
-                        ours_post.throughput / bare_get.throughput,
-                    ),
-                ]
+                # Rounds alternate the targets, so that a noisy neighbour hits them alike.
+                runs: dict[str, list[LoadResult]] = {name: [] for name, *_ in targets}
+                for _ in range(args.rounds):
+                    for name, port, request, expect in targets:
+                        runs[name].append(
+                            asyncio.run(
+                                run_load(
+                                    "127.0.0.1",
+                                    port,
+                                    lambda _, r=request: r,  # type: ignore[misc]
+                                    clients=clients,
+                                    seconds=args.seconds,
+                                    expect=expect,
+                                )
+                            )
+                        )
+                rows += [(name, clients, Summary.of(runs[name])) for name, *_ in targets]
         finally:
             server.stop()
             bare.terminate()
             bare.wait()
 
-    print(f"\ncpus={os.cpu_count()}  seconds per cell={args.seconds}")
+    print(f"\ncpus={os.cpu_count()}  {args.rounds} rounds of {args.seconds} s per cell; medians")
     print(
         f"{'endpoint':26} {'clients':>7} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
         f"{'errors':>6} {'vs bare GET':>11}"
     )
-    for name, clients, result, ratio in rows:
-        vs = f"{ratio:.0%}" if ratio is not None else "-"
+    bare = {clients: summary for name, clients, summary in rows if name.startswith("bare")}
+    for name, clients, summary in rows:
+        ratio = summary.throughput / bare[clients].throughput
+        vs = "-" if name.startswith("bare") else f"{ratio:.0%}"
         print(
-            f"{name:26} {clients:7d} {result.throughput:9.0f} {result.p50:8.2f} "
-            f"{result.p99:8.2f} {result.errors:6d} {vs:>11}"
+            f"{name:26} {clients:7d} {summary.throughput:9.0f} {summary.p50:8.2f} "
+            f"{summary.p99:8.2f} {summary.errors:6d} {vs:>11}"
         )
 
 

@@ -37,6 +37,25 @@ class LoadResult:
         return self.percentile(99)
 
 
+@dataclass
+class Summary:
+    """Medians over repeated runs of one cell."""
+
+    throughput: float
+    p50: float
+    p99: float
+    errors: int
+
+    @classmethod
+    def of(cls, runs: list[LoadResult]) -> Summary:
+        return cls(
+            throughput=statistics.median(r.throughput for r in runs),
+            p50=statistics.median(r.p50 for r in runs),
+            p99=statistics.median(r.p99 for r in runs),
+            errors=sum(r.errors for r in runs),
+        )
+
+
 RequestFactory = Callable[[int], bytes]
 
 

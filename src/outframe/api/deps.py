@@ -46,9 +46,7 @@ async def get_caller(
 
 
 async def authenticate(request: Request) -> tuple[Services, keys.Caller]:
-    """Services and caller without dependency injection, for GET /v2/jobs/:id: clients poll
-    it in tight loops, and FastAPI's dependency solving costs as much as the rest of the request.
-    """
+    """Services and caller without dependency injection, for the routes polled hardest."""
     services: Services = request.app.state.services
     return services, await resolve_caller(services, request.headers.get("x-api-key"))
 
