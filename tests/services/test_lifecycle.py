@@ -6,7 +6,6 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from outframe.api.app import build_services
@@ -14,40 +13,12 @@ from outframe.api.deps import Services
 from outframe.core.config import Settings
 from outframe.engines.fake import FakeEngine
 from outframe.queue.base import RecordingQueue
-from outframe.services import credits, keys
-from outframe.services.domain import Action, JobStatus
-from outframe.services.jobs import JobRequest
-from outframe.services.keys import Caller
+from outframe.services import credits
+from outframe.services.domain import JobStatus
 from outframe.services.runner import JobRunner
 from outframe.storage.base import MemoryStorage
 from outframe.store.models import Job, LedgerEntry
-
-
-@pytest.fixture
-def services(tmp_path: Path) -> Services:
-    settings = Settings(
-        data_dir=tmp_path,
-        engine="fake",
-        image_size=64,
-        lease_seconds=0.2,
-        job_timeout_seconds=60,
-        max_attempts=3,
-    )
-    return build_services(settings, storage=MemoryStorage(), queue=RecordingQueue())
-
-
-def make_caller(services: Services, credits_: int = 1000, max_concurrent: int = 3) -> Caller:
-    with services.db.write() as session:
-        _, plaintext = keys.create_key(
-            session, name="t", credits_=credits_, max_concurrent_jobs=max_concurrent
-        )
-    with services.db.session() as session:
-        return keys.authenticate(session, plaintext)
-
-
-def submit(services: Services, caller: Caller, prompt: str = "x") -> str:
-    request = JobRequest(Action.GENERATE, {"prompt": prompt, "aspectRatio": "1:1"})
-    return services.jobs.submit(caller, request).job_id
+from tests.services.conftest import make_caller, submit
 
 
 def job(services: Services, job_id: str) -> Job:

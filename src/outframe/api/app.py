@@ -61,6 +61,7 @@ def build_services(
             workers=settings.workers,
             poll_seconds=settings.poll_seconds,
             lease_seconds=settings.lease_seconds,
+            retention_days=settings.retention_days,
         )
     callers = keys.CallerCache(settings.auth_cache_seconds)
     return Services(settings, db, jobs, storage, queue, engine, callers)

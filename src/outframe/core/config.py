@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     default_max_concurrent_jobs: int = Field(3, ge=1)
     max_body_bytes: int = Field(32 * 1024 * 1024, ge=1024)
     max_image_pixels: int = Field(64_000_000, ge=1)
-    retention_days: int = Field(90, ge=1)
+    retention_days: float = Field(90, gt=0, description="days images are kept after a job ends")
 
     def resolved_database_url(self) -> str:
         """The configured URL, or the embedded SQLite file under data_dir."""

@@ -7,10 +7,14 @@ import logging
 import os
 import queue
 import threading
+import time
 
 from outframe.queue.base import Queue
 from outframe.services.jobs import JobService
+from outframe.services.retention import purge_expired
 from outframe.services.runner import JobRunner
+
+PURGE_EVERY_SECONDS = 3600.0
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +34,13 @@ class EmbeddedQueue(Queue):
         workers: int,
         poll_seconds: float,
         lease_seconds: float,
+        retention_days: float = 90,
     ) -> None:
         self.jobs = jobs
         self.runner = runner
         self.workers = workers
         self.poll_seconds = poll_seconds
+        self.retention_days = retention_days
         self.keeper_seconds = min(poll_seconds, lease_seconds / 3)
         self._wake: queue.SimpleQueue[str] = queue.SimpleQueue()
         self._stopping = threading.Event()
@@ -80,11 +86,17 @@ class EmbeddedQueue(Queue):
                 self._wake.get(timeout=self.poll_seconds)
 
     def _keep(self) -> None:
+        next_purge = 0.0
         while not self._stopping.wait(self.keeper_seconds):
             try:
                 self.jobs.renew(self.runner.tokens())
                 if self.jobs.reap():
                     for _ in range(self.workers):
                         self._wake.put("")
+                if time.monotonic() >= next_purge:
+                    next_purge = time.monotonic() + PURGE_EVERY_SECONDS
+                    purged = purge_expired(self.jobs.db, self.runner.storage, self.retention_days)
+                    if purged:
+                        log.info("retention: deleted the images of %d jobs", purged)
             except Exception:
                 log.exception("lease keeper failed; retrying")

@@ -67,6 +67,7 @@ class Job(Base):
     __table_args__ = (
         Index("ix_jobs_team_seq", "team_id", "seq"),
         Index("ix_jobs_status_seq", "status", "seq"),
+        Index("ix_jobs_completed_at", "completed_at"),
     )
 
     # seq orders jobs (FIFO claims, newest-first listing) without trusting clocks.
@@ -94,6 +95,8 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # When the retention sweep deleted the job's images (their URLs answer 404 from then on).
+    images_purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class LedgerEntry(Base):

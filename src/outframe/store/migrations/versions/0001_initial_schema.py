@@ -120,6 +120,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("images_purged_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["api_key_id"],
             ["api_keys.id"],
@@ -134,12 +135,14 @@ def upgrade() -> None:
     with op.batch_alter_table("jobs", schema=None) as batch_op:
         batch_op.create_index("ix_jobs_status_seq", ["status", "seq"], unique=False)
         batch_op.create_index("ix_jobs_team_seq", ["team_id", "seq"], unique=False)
+        batch_op.create_index("ix_jobs_completed_at", ["completed_at"], unique=False)
 
 
 def downgrade() -> None:
 
     with op.batch_alter_table("jobs", schema=None) as batch_op:
         batch_op.drop_index("ix_jobs_team_seq")
+        batch_op.drop_index("ix_jobs_completed_at")
         batch_op.drop_index("ix_jobs_status_seq")
 
     op.drop_table("jobs")

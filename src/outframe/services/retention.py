@@ -1,0 +1,41 @@
+"""Retention: images are kept for OUTFRAME_RETENTION_DAYS after their job ends, then deleted."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from outframe.services.clock import utcnow
+from outframe.services.runner import mask_name
+from outframe.storage.base import BlobStorage
+from outframe.store.db import Database
+from outframe.store.models import JOBS
+
+
+def purge_expired(db: Database, storage: BlobStorage, days: float, batch: int = 500) -> int:
+    """Delete the images of jobs that ended more than `days` ago; returns how many jobs."""
+    now = utcnow()
+    with db.session() as session:
+        rows = session.execute(
+            select(JOBS.c.id, JOBS.c.result)
+            .where(
+                JOBS.c.completed_at < now - timedelta(days=days),
+                JOBS.c.images_purged_at.is_(None),
+            )
+            .limit(batch)
+        ).all()
+    for row in rows:
+        stored = row.result or {}
+        for name in [*stored.get("images", []), stored.get("grid"), mask_name(row.id)]:
+            if name:
+                storage.delete(name)
+        # Deleting first and marking after: a crash in between only deletes again.
+    if rows:
+        with db.write() as session:
+            session.execute(
+                update(JOBS)
+                .where(JOBS.c.id.in_([row.id for row in rows]))
+                .values(images_purged_at=now)
+            )
+    return len(rows)

@@ -1,0 +1,44 @@
+"""Services on a temporary SQLite database, with fakes for storage and the queue."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from outframe.api.app import build_services
+from outframe.api.deps import Services
+from outframe.core.config import Settings
+from outframe.queue.base import RecordingQueue
+from outframe.services import keys
+from outframe.services.domain import Action
+from outframe.services.jobs import JobRequest
+from outframe.services.keys import Caller
+from outframe.storage.base import MemoryStorage
+
+
+@pytest.fixture
+def services(tmp_path: Path) -> Services:
+    settings = Settings(
+        data_dir=tmp_path,
+        engine="fake",
+        image_size=64,
+        lease_seconds=0.2,
+        job_timeout_seconds=60,
+        max_attempts=3,
+    )
+    return build_services(settings, storage=MemoryStorage(), queue=RecordingQueue())
+
+
+def make_caller(services: Services, credits_: int = 1000, max_concurrent: int = 3) -> Caller:
+    with services.db.write() as session:
+        _, plaintext = keys.create_key(
+            session, name="t", credits_=credits_, max_concurrent_jobs=max_concurrent
+        )
+    with services.db.session() as session:
+        return keys.authenticate(session, plaintext)
+
+
+def submit(services: Services, caller: Caller, prompt: str = "x") -> str:
+    request = JobRequest(Action.GENERATE, {"prompt": prompt, "aspectRatio": "1:1"})
+    return services.jobs.submit(caller, request).job_id
