@@ -19,6 +19,9 @@ from outframe.api.deps import Services
 from outframe.core.config import Settings
 from outframe.services import keys
 
+# create_app's keyword arguments (parts built by the test) rather than settings.
+PARTS = ("engine", "storage", "queue", "webhook_transport", "resolver")
+
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
@@ -39,7 +42,9 @@ def make_client(settings: Settings) -> Iterator[Callable[..., TestClient]]:
     clients: list[TestClient] = []
 
     def make(**overrides: Any) -> TestClient:
-        parts = {k: overrides.pop(k) for k in ("engine", "storage", "queue") if k in overrides}
+        parts = {k: overrides.pop(k) for k in PARTS if k in overrides}
+        unknown = set(overrides) - set(Settings.model_fields)
+        assert not unknown, f"not settings: {unknown}"
         app = create_app(settings.model_copy(update=overrides), **parts)
         client = TestClient(app, base_url=settings.resolved_public_base_url())
         client.__enter__()

@@ -27,6 +27,10 @@ from outframe.storage import load_storage
 from outframe.storage.base import BlobStorage
 from outframe.storage.local import LocalStorage
 from outframe.store.db import open_database
+from outframe.webhooks.addresses import AddressPolicy, Resolver, parse_networks, system_resolver
+from outframe.webhooks.outbox import Outbox
+from outframe.webhooks.sender import WebhookSender
+from outframe.webhooks.transport import HttpTransport, WebhookTransport
 
 
 def build_services(
@@ -35,17 +39,27 @@ def build_services(
     engine: Engine | None = None,
     storage: BlobStorage | None = None,
     queue: Queue | None = None,
+    webhook_transport: WebhookTransport | None = None,
+    resolver: Resolver | None = None,
 ) -> Services:
-    """Wire the store, storage, engine and queue that the settings choose (or the ones given)."""
+    """Wire the store, storage, engine, queue and webhooks that the settings choose (or the
+    ones given: tests pass fakes)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = open_database(settings.resolved_database_url())
+    storage = storage or load_storage(settings)
+    outbox = Outbox(
+        db,
+        storage,
+        retry_seconds=settings.retry_schedule(),
+        lock_seconds=settings.webhook_timeout_seconds + 15,
+    )
     jobs = JobService(
         db,
         lease_seconds=settings.lease_seconds,
         job_timeout_seconds=settings.job_timeout_seconds,
         max_attempts=settings.max_attempts,
+        outbox=outbox,
     )
-    storage = storage or load_storage(settings)
     engine = engine or load_engine(settings)
     if queue is None:
         runner = JobRunner(
@@ -63,8 +77,19 @@ def build_services(
             lease_seconds=settings.lease_seconds,
             retention_days=settings.retention_days,
         )
+    policy = AddressPolicy(
+        allow_networks=parse_networks(settings.webhook_allow_networks),
+        resolver=resolver or system_resolver,
+    )
+    transport = webhook_transport or HttpTransport(
+        policy,
+        allow_http=settings.webhook_allow_http,
+        timeout=settings.webhook_timeout_seconds,
+        ca_bundle=settings.webhook_ca_bundle,
+    )
+    sender = WebhookSender(outbox, transport, concurrency=settings.webhook_concurrency)
     callers = keys.CallerCache(settings.auth_cache_seconds)
-    return Services(settings, db, jobs, storage, queue, engine, callers)
+    return Services(settings, db, jobs, storage, queue, engine, callers, outbox, policy, sender)
 
 
 def create_app(
@@ -73,18 +98,27 @@ def create_app(
     engine: Engine | None = None,
     storage: BlobStorage | None = None,
     queue: Queue | None = None,
+    webhook_transport: WebhookTransport | None = None,
+    resolver: Resolver | None = None,
 ) -> FastAPI:
     """The API server. Services are built at start-up (migrations run then), not at import."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = await run_in_threadpool(
-            build_services, settings, engine=engine, storage=storage, queue=queue
+            build_services,
+            settings,
+            engine=engine,
+            storage=storage,
+            queue=queue,
+            webhook_transport=webhook_transport,
+            resolver=resolver,
         )
         app.state.services = services
         if isinstance(services.storage, LocalStorage):
             app.mount("/cdn", StaticFiles(directory=services.storage.root), name="cdn")
         services.queue.start()
+        services.sender.start()
         # Everything built so far lives as long as the server: keep it out of the collector's
         # generations, so collections during requests scan only what requests allocate.
         gc.freeze()
@@ -92,6 +126,7 @@ def create_app(
             yield
         finally:
             await run_in_threadpool(services.queue.stop)
+            await run_in_threadpool(services.sender.stop)
             services.db.dispose()
 
     app = FastAPI(

@@ -15,6 +15,9 @@ from outframe.services.errors import Forbidden, Unauthorized
 from outframe.services.jobs import JobService
 from outframe.storage.base import BlobStorage
 from outframe.store.db import Database
+from outframe.webhooks.addresses import AddressPolicy
+from outframe.webhooks.outbox import Outbox
+from outframe.webhooks.sender import WebhookSender
 
 
 @dataclass
@@ -28,6 +31,9 @@ class Services:
     queue: Queue
     engine: Engine
     callers: keys.CallerCache
+    outbox: Outbox
+    webhook_policy: AddressPolicy
+    sender: WebhookSender
 
 
 async def get_services(request: Request) -> Services:

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-
-from outframe.storage.base import BlobStorage
 
 WebhookEvent = Literal["progress", "completed", "failed"]
 _ASPECT = re.compile(r"^\s*(\d{1,3})\s*:\s*(\d{1,3})\s*$")
@@ -155,31 +152,3 @@ class MeView(BaseModel):
 class ErrorBody(BaseModel):
     error: str
     code: str
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
-
-
-def job_view(job: Mapping[str, Any], storage: BlobStorage) -> dict[str, Any]:
-    """A job as GET /v2/jobs/:id shows it (built as a dict: this is the hottest path)."""
-    result: dict[str, Any] | None = None
-    stored = job["result"]
-    if stored:
-        result = {"images": [storage.url(name) for name in stored["images"]]}
-        if "grid" in stored:
-            result["gridUrl"] = storage.url(stored["grid"])
-    return {
-        "id": job["id"],
-        "status": job["status"],
-        "model": "midjourney",
-        "action": job["action"],
-        "parentJobId": job["parent_job_id"],
-        "progress": job["progress"],
-        "result": result,
-        "error": job["error"],
-        "creditCost": job["credit_cost"],
-        "webhookStatus": job["webhook_status"],
-        "createdAt": _iso(job["created_at"]),
-        "completedAt": _iso(job["completed_at"]),
-    }

@@ -38,6 +38,21 @@ class Settings(BaseSettings):
     max_image_pixels: int = Field(64_000_000, ge=1)
     retention_days: float = Field(90, gt=0, description="days images are kept after a job ends")
 
+    webhook_allow_http: bool = Field(False, description="allow http:// webhook URLs (development)")
+    webhook_allow_networks: str = Field(
+        "", description="comma-separated CIDRs webhooks may reach besides public addresses"
+    )
+    webhook_ca_bundle: Path | None = Field(None, description="PEM file of extra trusted CAs")
+    webhook_retry_seconds: str = Field(
+        "5,300,1800,7200,18000,36000,86400",
+        description="delays before each retry of a completed/failed webhook",
+    )
+    webhook_timeout_seconds: float = Field(15.0, gt=0)
+    webhook_concurrency: int = Field(16, ge=1, le=256)
+
+    def retry_schedule(self) -> list[float]:
+        return [float(part) for part in self.webhook_retry_seconds.split(",") if part.strip()]
+
     def resolved_database_url(self) -> str:
         """The configured URL, or the embedded SQLite file under data_dir."""
         if self.database_url:

@@ -24,6 +24,7 @@ from outframe.services.errors import BadRequest, Conflict, NotFound
 from outframe.services.keys import Caller
 from outframe.store.db import Database, PreparedQuery
 from outframe.store.models import IDEMPOTENCY, JOBS, Job, Team
+from outframe.webhooks.outbox import Outbox
 
 log = logging.getLogger(__name__)
 # What a job's public view needs (not its params, which may be long); built once: a hot path.
@@ -92,6 +93,7 @@ class Claim:
     params: dict[str, Any]
     parent_job_id: str | None
     attempt: int
+    has_webhook: bool = False
 
 
 @dataclass(frozen=True)
@@ -113,8 +115,10 @@ class JobService:
         lease_seconds: float,
         job_timeout_seconds: float,
         max_attempts: int,
+        outbox: Outbox | None = None,
     ) -> None:
         self.db = db
+        self.outbox = outbox
         self.lease = timedelta(seconds=lease_seconds)
         self.timeout = timedelta(seconds=job_timeout_seconds)
         self.max_attempts = max_attempts
@@ -360,6 +364,7 @@ class JobService:
                 params=dict(job.params),
                 parent_job_id=job.parent_job_id,
                 attempt=job.attempts,
+                has_webhook=bool(job.webhook_url),
             )
 
     def _held(self, claim: Claim) -> Any:
@@ -369,13 +374,25 @@ class JobService:
             Job.status == JobStatus.PROCESSING.value,
         )
 
-    def set_progress(self, claim: Claim, percent: int) -> bool:
-        """Record progress; False if the lease was lost (the worker should stop)."""
+    def set_progress(self, claim: Claim, percent: int, *, notify: bool = False) -> bool:
+        """Record progress (and queue a progress webhook if `notify`); False if the lease was
+        lost and the worker should stop."""
         with self.db.write() as session:
             result = session.execute(
                 update(Job).where(*self._held(claim)).values(progress=max(0, min(99, percent)))
             )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+            held = bool(result.rowcount)  # type: ignore[attr-defined]
+            queued = held and notify and self._event(session, claim.job_id, "progress")
+        if queued:
+            self._wake_senders()
+        return held
+
+    def _event(self, session: Session, job_id: str, event: str) -> bool:
+        return self.outbox is not None and self.outbox.job_event(session, job_id, event)
+
+    def _wake_senders(self) -> None:
+        if self.outbox is not None:
+            self.outbox.wake()
 
     def renew(self, tokens: list[str]) -> None:
         """Extend the leases of the jobs these workers are running."""
@@ -409,7 +426,10 @@ class JobService:
             if not done.rowcount:  # type: ignore[attr-defined]
                 return False
             credits.post(session, claim.team_id, claim.job_id)
-            return True
+            queued = claim.has_webhook and self._event(session, claim.job_id, "completed")
+        if queued:
+            self._wake_senders()
+        return True
 
     def fail(self, claim: Claim, error: str) -> bool:
         """Settle a job that cannot succeed: FAILED and its hold voided."""
@@ -417,10 +437,13 @@ class JobService:
             job = session.scalar(select(Job).where(*self._held(claim)))
             if job is None:
                 return False
-            self._fail(session, job, error)
-            return True
+            queued = self._fail(session, job, error)
+        if queued:
+            self._wake_senders()
+        return True
 
-    def _fail(self, session: Session, job: Job, error: str) -> None:
+    def _fail(self, session: Session, job: Job, error: str) -> bool:
+        """Mark the job FAILED and refund it; True if a webhook was queued."""
         job.status = JobStatus.FAILED.value
         job.error = error
         job.completed_at = utcnow()
@@ -431,11 +454,16 @@ class JobService:
         # A failed job shows creditCost 0: its credits went back.
         job.credit_cost = 0
         log.warning("job %s failed: %s", job.id, error)
+        if not job.webhook_url:
+            return False
+        session.flush()
+        return self._event(session, job.id, "failed")
 
     def reap(self) -> int:
         """Requeue jobs whose worker died (lease expired); fail those out of attempts or time."""
         now = utcnow()
         changed = 0
+        queued = False
         with self.db.write() as session:
             stale = session.scalars(
                 select(Job).where(
@@ -447,13 +475,17 @@ class JobService:
                 changed += 1
                 started = job.started_at or now
                 if started < now - self.timeout:
-                    self._fail(session, job, f"timed out after {self.timeout.total_seconds():g} s")
+                    timeout = f"timed out after {self.timeout.total_seconds():g} s"
+                    queued = self._fail(session, job, timeout) or queued
                 elif job.attempts >= self.max_attempts:
-                    self._fail(
-                        session,
-                        job,
-                        f"the worker stopped while running this job {job.attempts} times; "
-                        "giving up",
+                    queued = (
+                        self._fail(
+                            session,
+                            job,
+                            f"the worker stopped while running this job {job.attempts} times; "
+                            "giving up",
+                        )
+                        or queued
                     )
                 else:
                     log.warning("job %s: worker lease expired, requeued", job.id)
@@ -461,4 +493,6 @@ class JobService:
                     job.lease_owner = None
                     job.lease_expires_at = None
                     job.progress = 0
+        if queued:
+            self._wake_senders()
         return changed

@@ -47,7 +47,9 @@ class Progress:
     claim: Claim
     deadline: float
     interval: float = 0.5
+    webhook_interval: float = 2.0  # progress webhooks are best-effort and throttled per job
     _last_write: float = 0.0
+    _last_webhook: float = 0.0
     _last_percent: int = -1
 
     def __call__(self, fraction: float) -> None:
@@ -57,7 +59,10 @@ class Progress:
         percent = int(max(0.0, min(1.0, fraction)) * 99)
         if percent != self._last_percent and now - self._last_write >= self.interval:
             self._last_write, self._last_percent = now, percent
-            if not self.jobs.set_progress(self.claim, percent):
+            notify = self.claim.has_webhook and now - self._last_webhook >= self.webhook_interval
+            if notify:
+                self._last_webhook = now
+            if not self.jobs.set_progress(self.claim, percent, notify=notify):
                 raise JobAborted("lease lost")
 
 

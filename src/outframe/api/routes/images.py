@@ -7,6 +7,7 @@ import binascii
 import hashlib
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Annotated, Any
 
 import orjson
@@ -34,6 +35,7 @@ from outframe.services.errors import BadRequest
 from outframe.services.jobs import JobRequest, ParentInfo, Submitted
 from outframe.services.keys import Caller
 from outframe.services.runner import image_name, mask_name
+from outframe.webhooks.urls import check_subscription
 
 router = APIRouter(prefix="/v2/images", tags=["images"])
 
@@ -60,9 +62,16 @@ def _submit(
     idempotency_key: str | None,
     **kwargs: Any,
 ) -> Response:
+    settings = services.settings
+    events = check_subscription(
+        job.webhook_url,
+        job.webhook_events,
+        allow_http=settings.webhook_allow_http,
+        policy=services.webhook_policy,
+    )
     submitted = services.jobs.submit(
         caller,
-        job,
+        replace(job, webhook_events=events),
         idempotency_key=idempotency_key,
         request_hash=_request_hash(request, fingerprint),
         **kwargs,

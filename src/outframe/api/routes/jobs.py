@@ -9,9 +9,10 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from outframe.api.deps import CallerDep, ServicesDep, authenticate
-from outframe.api.schemas import JobList, JobView, job_view
+from outframe.api.schemas import JobList, JobView
 from outframe.services.domain import JobStatus
 from outframe.services.errors import BadRequest
+from outframe.services.views import job_view
 
 router = APIRouter(prefix="/v2/jobs", tags=["jobs"])
 
@@ -62,4 +63,34 @@ async def list_jobs(
             "nextCursor": str(next_seq) if next_seq is not None else None,
             "hasMore": next_seq is not None,
         }
+    )
+
+
+@router.get("/{job_id}/webhooks")
+def webhook_history(job_id: str, caller: CallerDep, services: ServicesDep) -> Response:
+    """Extension: every webhook delivery of the job, with each attempt and the next retry."""
+    with services.db.session() as session:
+        job = services.jobs.get(session, caller.team_id, job_id)
+        deliveries = services.outbox.history(session, job_id)
+    return _json(
+        {"jobId": job_id, "webhookStatus": job["webhook_status"], "deliveries": deliveries}
+    )
+
+
+@router.post("/{job_id}/webhooks/redeliver", status_code=202)
+def redeliver(job_id: str, caller: CallerDep, services: ServicesDep) -> Response:
+    """Extension: send the job's completed or failed event again, under its webhook-id."""
+    with services.db.write() as session:
+        job = services.jobs.get(session, caller.team_id, job_id)
+        if not services.outbox.redeliver(session, job_id):
+            raise BadRequest(
+                f"job {job_id} has sent no completed or failed webhook yet (it is "
+                f"{job['status']}; a job without webhookUrl never sends one)",
+                code="nothing_to_redeliver",
+            )
+    services.outbox.wake()
+    return Response(
+        orjson.dumps({"jobId": job_id, "webhookStatus": "pending"}),
+        202,
+        media_type="application/json",
     )

@@ -1,0 +1,41 @@
+"""How jobs look from outside: the API's job view and the webhook payloads share these."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from outframe.storage.base import BlobStorage
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def result_view(stored: Mapping[str, Any] | None, storage: BlobStorage) -> dict[str, Any] | None:
+    """The stored result (blob names) as clients see it (URLs)."""
+    if not stored:
+        return None
+    result: dict[str, Any] = {"images": [storage.url(name) for name in stored["images"]]}
+    if "grid" in stored:
+        result["gridUrl"] = storage.url(stored["grid"])
+    return result
+
+
+def job_view(job: Mapping[str, Any], storage: BlobStorage) -> dict[str, Any]:
+    """A job as GET /v2/jobs/:id shows it (built as a dict: this is the hottest path)."""
+    return {
+        "id": job["id"],
+        "status": job["status"],
+        "model": "midjourney",
+        "action": job["action"],
+        "parentJobId": job["parent_job_id"],
+        "progress": job["progress"],
+        "result": result_view(job["result"], storage),
+        "error": job["error"],
+        "creditCost": job["credit_cost"],
+        "webhookStatus": job["webhook_status"],
+        "createdAt": iso(job["created_at"]),
+        "completedAt": iso(job["completed_at"]),
+    }

@@ -1,0 +1,1 @@
+"""Webhooks: signed, retried, SSRF-safe deliveries from a durable outbox."""
