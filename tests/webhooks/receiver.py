@@ -18,7 +18,8 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
-    at: float
+    at: float  # time.monotonic()
+    wall: float  # time.time(), to compare with timestamps other processes wrote
 
 
 @dataclass
@@ -45,7 +46,13 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 with receiver.arrived:
                     receiver.received.append(
-                        Received(self.path, dict(self.headers.items()), body, time.monotonic())
+                        Received(
+                            self.path,
+                            dict(self.headers.items()),
+                            body,
+                            time.monotonic(),
+                            time.time(),
+                        )
                     )
                     count = sum(1 for r in receiver.received if r.path == self.path)
                     receiver.arrived.notify_all()

@@ -23,7 +23,7 @@ from outframe.services.domain import Action, JobStatus
 from outframe.services.errors import BadRequest, Conflict, NotFound
 from outframe.services.keys import Caller
 from outframe.store.db import Database, PreparedQuery
-from outframe.store.models import IDEMPOTENCY, JOBS, Job, Team
+from outframe.store.models import IDEMPOTENCY, JOBS, TEAMS, Job
 from outframe.webhooks.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,42 @@ _INSERT_IDEMPOTENCY = insert(IDEMPOTENCY)
 _IDEMPOTENCY_BY_KEY = select(
     IDEMPOTENCY.c.request_hash, IDEMPOTENCY.c.status_code, IDEMPOTENCY.c.response
 ).where(IDEMPOTENCY.c.team_id == bindparam("team"), IDEMPOTENCY.c.key == bindparam("key"))
+# The claim's statements, built once: every worker runs them for every job.
+_RUNNING = aliased(JOBS)
+_BUSY = (
+    select(func.count())
+    .select_from(_RUNNING)
+    .where(_RUNNING.c.team_id == JOBS.c.team_id, _RUNNING.c.status == JobStatus.PROCESSING.value)
+    .scalar_subquery()
+)
+_CANDIDATE = (
+    select(JOBS.c.seq)
+    .join(TEAMS, TEAMS.c.id == JOBS.c.team_id)
+    .where(JOBS.c.status == JobStatus.QUEUED.value, TEAMS.c.max_concurrent_jobs > _BUSY)
+    .order_by(JOBS.c.seq)
+    .limit(1)
+)
+_TAKE = (
+    update(JOBS)
+    .where(JOBS.c.seq == bindparam("b_seq"), JOBS.c.status == JobStatus.QUEUED.value)
+    .values(
+        status=JobStatus.PROCESSING.value,
+        attempts=JOBS.c.attempts + 1,
+        lease_owner=bindparam("b_token"),
+        lease_expires_at=bindparam("b_expires"),
+        started_at=bindparam("b_now"),
+        progress=0,
+    )
+)
+_CLAIMED = select(
+    JOBS.c.id,
+    JOBS.c.team_id,
+    JOBS.c.action,
+    JOBS.c.params,
+    JOBS.c.parent_job_id,
+    JOBS.c.attempts,
+    JOBS.c.webhook_url,
+).where(JOBS.c.seq == bindparam("seq"))
 _JOB_BY_ID = PreparedQuery(select(*VIEW_COLUMNS).where(JOBS.c.id == bindparam("job_id")))
 
 
@@ -319,43 +355,21 @@ class JobService:
     def claim(self, worker_id: str) -> Claim | None:
         """Take the oldest QUEUED job whose team is under its concurrency limit, with a lease."""
         with self.db.write() as session:
-            running = aliased(Job)
-            busy = (
-                select(func.count())
-                .select_from(running)
-                .where(running.team_id == Job.team_id, running.status == JobStatus.PROCESSING.value)
-                .scalar_subquery()
-            )
-            candidate = (
-                select(Job.seq)
-                .join(Team, Team.id == Job.team_id)
-                .where(Job.status == JobStatus.QUEUED.value, busy < Team.max_concurrent_jobs)
-                .order_by(Job.seq)
-                .limit(1)
-            )
-            if session.get_bind().dialect.name == "postgresql":
-                candidate = candidate.with_for_update(skip_locked=True, of=Job)
-            seq = session.scalar(candidate)
+            candidate = _CANDIDATE
+            if self.db.is_postgres:
+                candidate = candidate.with_for_update(skip_locked=True, of=JOBS)
+            seq = session.execute(candidate).scalar()
             if seq is None:
                 return None
             now = utcnow()
             token = f"{worker_id}/{new_id()[:8]}"
             claimed = session.execute(
-                update(Job)
-                .where(Job.seq == seq, Job.status == JobStatus.QUEUED.value)
-                .values(
-                    status=JobStatus.PROCESSING.value,
-                    attempts=Job.attempts + 1,
-                    lease_owner=token,
-                    lease_expires_at=now + self.lease,
-                    started_at=now,
-                    progress=0,
-                )
+                _TAKE,
+                {"b_seq": seq, "b_token": token, "b_expires": now + self.lease, "b_now": now},
             )
             if claimed.rowcount == 0:  # type: ignore[attr-defined]
                 return None
-            job = session.scalar(select(Job).where(Job.seq == seq))
-            assert job is not None
+            job = session.execute(_CLAIMED, {"seq": seq}).one()
             return Claim(
                 job_id=job.id,
                 token=token,
@@ -369,9 +383,9 @@ class JobService:
 
     def _held(self, claim: Claim) -> Any:
         return (
-            Job.id == claim.job_id,
-            Job.lease_owner == claim.token,
-            Job.status == JobStatus.PROCESSING.value,
+            JOBS.c.id == claim.job_id,
+            JOBS.c.lease_owner == claim.token,
+            JOBS.c.status == JobStatus.PROCESSING.value,
         )
 
     def set_progress(self, claim: Claim, percent: int, *, notify: bool = False) -> bool:
@@ -379,7 +393,7 @@ class JobService:
         lost and the worker should stop."""
         with self.db.write() as session:
             result = session.execute(
-                update(Job).where(*self._held(claim)).values(progress=max(0, min(99, percent)))
+                update(JOBS).where(*self._held(claim)).values(progress=max(0, min(99, percent)))
             )
             held = bool(result.rowcount)  # type: ignore[attr-defined]
             queued = held and notify and self._event(session, claim.job_id, "progress")
@@ -400,8 +414,8 @@ class JobService:
             return
         with self.db.write() as session:
             session.execute(
-                update(Job)
-                .where(Job.lease_owner.in_(tokens), Job.status == JobStatus.PROCESSING.value)
+                update(JOBS)
+                .where(JOBS.c.lease_owner.in_(tokens), JOBS.c.status == JobStatus.PROCESSING.value)
                 .values(lease_expires_at=utcnow() + self.lease)
             )
 
@@ -409,7 +423,7 @@ class JobService:
         """Settle a finished job: COMPLETED and its hold posted. False if the lease was lost."""
         with self.db.write() as session:
             done = session.execute(
-                update(Job)
+                update(JOBS)
                 .where(*self._held(claim))
                 .values(
                     status=JobStatus.COMPLETED.value,

@@ -30,6 +30,7 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self.is_postgres = url.startswith("postgresql")
         if self.is_sqlite:
             self.engine = create_engine(
                 url,

@@ -35,6 +35,36 @@ _JOB_FOR_EVENT = select(
 ).where(JOBS.c.id == bindparam("job_id"))
 
 
+_UNLOCKED = or_(DELIVERIES.c.locked_until.is_(None), DELIVERIES.c.locked_until < bindparam("now"))
+_DUE = (
+    select(
+        DELIVERIES.c.id,
+        DELIVERIES.c.job_id,
+        DELIVERIES.c.event,
+        DELIVERIES.c.webhook_id,
+        DELIVERIES.c.url,
+        DELIVERIES.c.payload,
+        DELIVERIES.c.retried,
+        DELIVERIES.c.attempts,
+        ApiKey.key_hash,
+    )
+    .join(JOBS, JOBS.c.id == DELIVERIES.c.job_id)
+    .join(ApiKey, ApiKey.id == JOBS.c.api_key_id)
+    .where(
+        DELIVERIES.c.status == "pending",
+        DELIVERIES.c.next_attempt_at <= bindparam("now"),
+        _UNLOCKED,
+    )
+    .order_by(DELIVERIES.c.next_attempt_at)
+    .limit(bindparam("limit"))
+)
+_LOCK = (
+    update(DELIVERIES)
+    .where(DELIVERIES.c.id == bindparam("b_id"), DELIVERIES.c.status == "pending", _UNLOCKED)
+    .values(locked_until=bindparam("until"))
+)
+
+
 @dataclass(frozen=True)
 class Due:
     """A claimed delivery, with what is needed to sign it."""
@@ -146,37 +176,20 @@ class Outbox:
     def claim_due(self, limit: int) -> list[Due]:
         """Lock up to `limit` deliveries whose time has come, oldest first."""
         now = utcnow()
+        # Look first without the write lock: the sender asks often, and mostly nothing is due.
+        with self.db.session() as session:
+            rows = session.execute(_DUE, {"now": now, "limit": limit}).all()
+        if not rows:
+            return []
+        claimed = []
         with self.db.write() as session:
-            rows = session.execute(
-                select(
-                    DELIVERIES.c.id,
-                    DELIVERIES.c.job_id,
-                    DELIVERIES.c.event,
-                    DELIVERIES.c.webhook_id,
-                    DELIVERIES.c.url,
-                    DELIVERIES.c.payload,
-                    DELIVERIES.c.retried,
-                    DELIVERIES.c.attempts,
-                    ApiKey.key_hash,
+            for row in rows:
+                taken = session.execute(
+                    _LOCK, {"b_id": row.id, "now": now, "until": now + self.lock}
                 )
-                .join(JOBS, JOBS.c.id == DELIVERIES.c.job_id)
-                .join(ApiKey, ApiKey.id == JOBS.c.api_key_id)
-                .where(
-                    DELIVERIES.c.status == "pending",
-                    DELIVERIES.c.next_attempt_at <= now,
-                    or_(DELIVERIES.c.locked_until.is_(None), DELIVERIES.c.locked_until < now),
-                )
-                .order_by(DELIVERIES.c.next_attempt_at)
-                .limit(limit)
-            ).all()
-            if not rows:
-                return []
-            session.execute(
-                update(DELIVERIES)
-                .where(DELIVERIES.c.id.in_([r.id for r in rows]))
-                .values(locked_until=now + self.lock)
-            )
-        return [Due(**row._mapping) for row in rows]
+                if taken.rowcount:  # type: ignore[attr-defined]
+                    claimed.append(Due(**row._mapping))
+        return claimed
 
     def record(self, due: Due, reply: Reply, duration_ms: int) -> str:
         """Settle one attempt: sent, failed for good, or scheduled again. Returns the status."""
