@@ -253,3 +253,29 @@ def test_failed_event_and_redeliver(make_client: Callable[..., TestClient]) -> N
     wait_for(client, flow.headers, plain)
     refused = flow.client.post(f"/v2/jobs/{plain}/webhooks/redeliver", headers=flow.headers)
     assert refused.status_code == 400 and refused.json()["code"] == "nothing_to_redeliver"
+
+
+def test_connects_to_the_checked_address_keeping_host_and_tls_name(
+    hook_client: Callable[..., TestClient], receiver: Callable[[Script], Receiver]
+) -> None:
+    """The name is resolved once per attempt, by us; the TLS certificate is checked against the
+    name (SNI), and the Host header is the URL's, while the socket goes to the checked IP."""
+    rx = receiver(lambda _p, _n: Answer(200))
+    lookups: list[str] = []
+
+    def resolve(host: str, port: int) -> list[str]:
+        lookups.append(host)
+        return ["127.0.0.1"] if host.endswith(".test") else []
+
+    flow = new_flow(hook_client(resolver=resolve, webhook_retry_seconds="0.1"))
+    job_id = submit_with_hook(flow, f"https://hooks.test:{rx.port}/named")
+    [got] = rx.wait_for(1, "/named")
+    assert got.headers["Host"] == f"hooks.test:{rx.port}"
+    wait_status(flow, job_id, "sent")
+    assert lookups == ["hooks.test", "hooks.test"]  # at submit, and at the attempt
+    # A name the receiver's certificate does not cover fails TLS, though the address is allowed.
+    other = submit_with_hook(flow, f"https://other.test:{rx.port}/other")
+    wait_status(flow, other, "failed")
+    history = flow.client.get(f"/v2/jobs/{other}/webhooks", headers=flow.headers).json()
+    assert "CERTIFICATE_VERIFY_FAILED" in history["deliveries"][0]["attempts"][0]["error"]
+    assert not any(r.path == "/other" for r in rx.received)
