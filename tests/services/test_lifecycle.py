@@ -68,7 +68,7 @@ def test_expired_lease_is_requeued_then_fails_after_max_attempts(services: Servi
         claim = services.jobs.claim("dying-worker")
         assert claim is not None and claim.attempt == attempt
         time.sleep(0.25)  # the worker "dies": its lease runs out
-        assert services.jobs.reap() == 1
+        assert len(services.jobs.reap()) == 1
         expected = JobStatus.QUEUED if attempt < 3 else JobStatus.FAILED
         assert job(services, job_id).status == expected.value
     failed = job(services, job_id)
@@ -101,7 +101,7 @@ def test_renewed_lease_survives_reaping(services: Services) -> None:
     for _ in range(3):
         time.sleep(0.1)
         services.jobs.renew([claim.token])
-        assert services.jobs.reap() == 0
+        assert services.jobs.reap() == []
 
 
 def test_timeout_fails_and_refunds(tmp_path: Path) -> None:
@@ -132,7 +132,7 @@ def test_reaper_fails_a_job_past_its_timeout(tmp_path: Path) -> None:
     assert services.jobs.claim("hung-worker") is not None
     time.sleep(0.15)
     services.jobs.renew([])  # the hung worker's lease is still alive...
-    assert services.jobs.reap() == 1  # ...but its time is up
+    assert len(services.jobs.reap()) == 1  # ...but its time is up
     assert job(services, job_id).status == JobStatus.FAILED.value
 
 

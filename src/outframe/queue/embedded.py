@@ -7,23 +7,21 @@ import logging
 import os
 import queue
 import threading
-import time
 
 from outframe.queue.base import Queue
+from outframe.queue.keeper import Keeper
 from outframe.services.jobs import JobService
-from outframe.services.retention import purge_expired
 from outframe.services.runner import JobRunner
-
-PURGE_EVERY_SECONDS = 3600.0
 
 log = logging.getLogger(__name__)
 
 
 class EmbeddedQueue(Queue):
-    """N worker threads claim jobs from the database; one keeper thread renews and reaps leases.
+    """N worker threads claim jobs from the database, and a keeper looks after leases.
 
-    Workers also poll every `poll_seconds`, so a job queued before a restart, or requeued by the
-    reaper, is found without a wake-up.
+    Workers also poll every `poll_seconds`, so a job queued before a restart, requeued by the
+    keeper, or submitted through another process sharing the database, is found without a
+    wake-up.
     """
 
     def __init__(
@@ -40,8 +38,13 @@ class EmbeddedQueue(Queue):
         self.runner = runner
         self.workers = workers
         self.poll_seconds = poll_seconds
-        self.retention_days = retention_days
-        self.keeper_seconds = min(poll_seconds, lease_seconds / 3)
+        self.keeper = Keeper(
+            jobs,
+            runner,
+            self.notify,
+            interval=min(poll_seconds, lease_seconds / 3),
+            retention_days=retention_days,
+        )
         self._wake: queue.SimpleQueue[str] = queue.SimpleQueue()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -59,9 +62,7 @@ class EmbeddedQueue(Queue):
             t.start()
             self._threads.append(t)
         if self.workers:
-            keeper = threading.Thread(target=self._keep, name="outframe-keeper", daemon=True)
-            keeper.start()
-            self._threads.append(keeper)
+            self.keeper.start()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -70,6 +71,7 @@ class EmbeddedQueue(Queue):
         for t in self._threads:
             t.join(timeout=5)
         self._threads.clear()
+        self.keeper.stop()
 
     def _work(self, n: int) -> None:
         worker_id = f"{self.worker_id}:{n}"
@@ -84,19 +86,3 @@ class EmbeddedQueue(Queue):
                 continue
             with contextlib.suppress(queue.Empty):
                 self._wake.get(timeout=self.poll_seconds)
-
-    def _keep(self) -> None:
-        next_purge = 0.0
-        while not self._stopping.wait(self.keeper_seconds):
-            try:
-                self.jobs.renew(self.runner.tokens())
-                if self.jobs.reap():
-                    for _ in range(self.workers):
-                        self._wake.put("")
-                if time.monotonic() >= next_purge:
-                    next_purge = time.monotonic() + PURGE_EVERY_SECONDS
-                    purged = purge_expired(self.jobs.db, self.runner.storage, self.retention_days)
-                    if purged:
-                        log.info("retention: deleted the images of %d jobs", purged)
-            except Exception:
-                log.exception("lease keeper failed; retrying")

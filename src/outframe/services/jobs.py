@@ -352,13 +352,19 @@ class JobService:
 
     # --- work ---------------------------------------------------------------------------------
 
-    def claim(self, worker_id: str) -> Claim | None:
-        """Take the oldest QUEUED job whose team is under its concurrency limit, with a lease."""
+    def claim(self, worker_id: str, prefer: str | None = None) -> Claim | None:
+        """Take the oldest QUEUED job whose team is under its concurrency limit, with a lease;
+        the job `prefer` first if it is one of those (a queue message names its job)."""
         with self.db.write() as session:
-            candidate = _CANDIDATE
-            if self.db.is_postgres:
-                candidate = candidate.with_for_update(skip_locked=True, of=JOBS)
-            seq = session.execute(candidate).scalar()
+            seq = None
+            for candidate in (
+                [_CANDIDATE.where(JOBS.c.id == prefer), _CANDIDATE] if prefer else [_CANDIDATE]
+            ):
+                if self.db.is_postgres:
+                    candidate = candidate.with_for_update(skip_locked=True, of=JOBS)
+                seq = session.execute(candidate).scalar()
+                if seq is not None:
+                    break
             if seq is None:
                 return None
             now = utcnow()
@@ -473,10 +479,24 @@ class JobService:
         session.flush()
         return self._event(session, job.id, "failed")
 
-    def reap(self) -> int:
-        """Requeue jobs whose worker died (lease expired); fail those out of attempts or time."""
+    def forgotten(self, older_than: float, limit: int = 10) -> list[str]:
+        """QUEUED jobs that have waited over `older_than` seconds: their wake-up may have been
+        lost (an API node died between its commit and its publish)."""
+        cutoff = utcnow() - timedelta(seconds=older_than)
+        with self.db.session() as session:
+            rows = session.execute(
+                select(JOBS.c.id)
+                .where(JOBS.c.status == JobStatus.QUEUED.value, JOBS.c.created_at < cutoff)
+                .order_by(JOBS.c.seq)
+                .limit(limit)
+            )
+            return [row.id for row in rows]
+
+    def reap(self) -> list[str]:
+        """Requeue jobs whose worker died (lease expired); fail those out of attempts or time.
+        Returns the ids of the jobs it moved."""
         now = utcnow()
-        changed = 0
+        changed: list[str] = []
         queued = False
         with self.db.write() as session:
             stale = session.scalars(
@@ -486,7 +506,7 @@ class JobService:
                 )
             )
             for job in stale:
-                changed += 1
+                changed.append(job.id)
                 started = job.started_at or now
                 if started < now - self.timeout:
                     timeout = f"timed out after {self.timeout.total_seconds():g} s"
