@@ -75,6 +75,18 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.queue == "celery":
+        from outframe.queue.celery import run_worker
+
+        run_worker(settings)
+        return 0
+    from outframe.worker import run_embedded_worker
+
+    run_embedded_worker(settings)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="outframe", description=__doc__)
     sub = parser.add_subparsers(dest="group", required=True)
@@ -84,6 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int)
     serve.add_argument("--no-worker", action="store_true", help="API only; workers run elsewhere")
     serve.set_defaults(func=cmd_serve)
+
+    worker = sub.add_parser(
+        "worker", help="run jobs without the API (Celery worker, or threads on a shared database)"
+    )
+    worker.set_defaults(func=cmd_worker)
 
     key_parser = sub.add_parser("keys", help="create, list, disable API keys")
     key_sub = key_parser.add_subparsers(dest="command", required=True)

@@ -34,7 +34,10 @@ def outframe_cli(data_dir: Path, *args: str, env: dict[str, str] | None = None) 
 
 
 class ServerProcess:
-    def __init__(self, data_dir: Path, **settings: str) -> None:
+    """`outframe serve` (or, with command="worker", a worker: started without a health check)."""
+
+    def __init__(self, data_dir: Path, command: str = "serve", **settings: str) -> None:
+        self.command = command
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -45,17 +48,19 @@ class ServerProcess:
             **{f"OUTFRAME_{k.upper()}": v for k, v in settings.items()},
         }
         self.proc: subprocess.Popen[bytes] | None = None
-        self.log = data_dir / f"server-{self.port}.log"
+        self.log = data_dir / f"{command}-{self.port}.log"
 
     def start(self, timeout: float = 60) -> ServerProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "outframe", "serve"],
+                [sys.executable, "-m", "outframe", self.command],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
+        if self.command != "serve":
+            return self
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

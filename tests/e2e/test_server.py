@@ -2,84 +2,18 @@
 
 from __future__ import annotations
 
-import io
 import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
-import numpy as np
 import pytest
-from PIL import Image
 
-from tests.conftest import area_downscale, png_bytes, psnr
+from tests.e2e.client import Api, run_chain
 from tests.e2e.server import ServerProcess, outframe_cli
 
 pytestmark = pytest.mark.slow
-
-
-class Api:
-    def __init__(self, url: str, key: str) -> None:
-        self.http = httpx.Client(base_url=url, headers={"X-API-Key": key}, timeout=30)
-
-    def post(self, path: str, body: dict[str, Any]) -> str:
-        response = self.http.post(path, json=body)
-        assert response.status_code == 202, response.text
-        return str(response.json()["jobId"])
-
-    def wait(self, job_id: str, timeout: float = 120) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            job: dict[str, Any] = self.http.get(f"/v2/jobs/{job_id}").json()
-            if job["status"] == "COMPLETED":
-                return job
-            assert job["status"] != "FAILED", job
-            time.sleep(0.05)
-        raise AssertionError(f"job {job_id} did not complete")
-
-    def image(self, url: str) -> np.ndarray[Any, Any]:
-        response = httpx.get(url, timeout=30)
-        assert response.status_code == 200 and response.headers["content-type"] == "image/png"
-        img = Image.open(io.BytesIO(response.content))
-        assert img.format == "PNG"
-        return np.asarray(img.convert("RGB"))
-
-    def outpaint(self, parent_id: str, parent: np.ndarray[Any, Any], ratio: float) -> str:
-        job = self.wait(
-            self.post(
-                "/v2/images/midjourney/action",
-                {"action": "outpaint", "parentJobId": parent_id, "zoomRatio": ratio},
-            )
-        )
-        height, width = parent.shape[:2]
-        inner_w, inner_h = round(width / ratio), round(height / ratio)
-        x0, y0 = (width - inner_w) // 2, (height - inner_h) // 2
-        expected = area_downscale(parent, inner_w, inner_h)
-        assert len(job["result"]["images"]) == 4
-        for url in job["result"]["images"]:
-            result = self.image(url)
-            assert result.shape == parent.shape
-            assert psnr(result[y0 : y0 + inner_h, x0 : x0 + inner_w], expected) >= 40
-        grid = self.image(job["result"]["gridUrl"])
-        assert grid.shape == (2 * height, 2 * width, 3)
-        return str(job["id"])
-
-    def upsample(self, grid_id: str, index: int) -> tuple[str, np.ndarray[Any, Any]]:
-        job = self.wait(
-            self.post(
-                "/v2/images/midjourney/action",
-                {"action": "upsample", "parentJobId": grid_id, "index": index},
-            )
-        )
-        return str(job["id"]), self.image(job["result"]["images"][0])
-
-    def close(self) -> None:
-        self.http.close()
-
-    def credits(self) -> int:
-        return int(self.http.get("/v2/me").json()["team"]["credits"])
 
 
 @pytest.fixture
@@ -108,32 +42,7 @@ def make_api() -> Iterator[Any]:
 
 
 def test_generate_upsample_zoom_out_chain(server: ServerProcess, make_api: Any) -> None:
-    api = make_api(server.url, create_key(server.data_dir, 1000))
-    grid = api.wait(api.post("/v2/images/generate", {"prompt": "a quiet lake at dawn"}))
-    for url in grid["result"]["images"]:
-        assert api.image(url).shape == (256, 256, 3)
-    assert api.image(grid["result"]["gridUrl"]).shape == (512, 512, 3)
-
-    up_id, up = api.upsample(grid["id"], 2)
-    assert up.shape == (256, 256, 3)
-    out_id = api.outpaint(up_id, up, 2)
-    up2_id, up2 = api.upsample(out_id, 3)
-    api.outpaint(up2_id, up2, 1.5)
-    assert api.credits() == 1000 - 16 - 4 - 16 - 4 - 16
-
-    # An imported photo works the same way.
-    from skimage import data
-
-    photo = data.astronaut()[::2, ::2]  # 256 x 256
-    response = api.http.post(
-        "/v2/images/import", files={"image": ("astronaut.png", png_bytes(photo), "image/png")}
-    )
-    assert response.status_code == 201 and response.json()["status"] == "COMPLETED"
-    imported = response.json()["jobId"]
-    stored = api.image(api.wait(imported)["result"]["images"][0])
-    assert np.array_equal(stored, photo)
-    api.outpaint(imported, photo, 2)
-    assert api.credits() == 1000 - 16 - 4 - 16 - 4 - 16 - 16
+    run_chain(make_api(server.url, create_key(server.data_dir, 1000)), side=256)
 
 
 def test_sigkill_mid_job_completes_exactly_once(tmp_path: Path, make_api: Any) -> None:

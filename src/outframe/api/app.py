@@ -61,6 +61,10 @@ def build_services(
         outbox=outbox,
     )
     engine = engine or load_engine(settings)
+    if queue is None and settings.queue == "celery":
+        from outframe.queue.celery import CeleryQueue, make_celery
+
+        queue = CeleryQueue(make_celery(settings))
     if queue is None:
         runner = JobRunner(
             jobs,

@@ -24,6 +24,17 @@ class Settings(BaseSettings):
     fake_engine_seconds: float = Field(0.0, ge=0, description="test engine: seconds per job")
     image_size: int = Field(1024, ge=64, le=2048, description="side of a 1:1 generated image")
 
+    queue: Literal["embedded", "celery"] = Field(
+        "embedded", description="embedded: worker threads in the server; celery: a broker"
+    )
+    broker_url: str = Field("redis://127.0.0.1:6379/0", description="Celery broker")
+    storage: Literal["local", "s3"] = Field("local", description="where images are kept")
+    s3_bucket: str = ""
+    s3_prefix: str = ""
+    s3_endpoint_url: str = Field("", description="for S3-compatible services (MinIO, ...)")
+    s3_region: str = ""
+    s3_public_base_url: str = Field("", description="public URL of the bucket; else presigned")
+    s3_presign_seconds: int = Field(7 * 24 * 3600, ge=60, le=7 * 24 * 3600)
     workers: int = Field(2, ge=0, le=64, description="in-process worker threads; 0 = API only")
     lease_seconds: float = Field(30.0, gt=0)
     job_timeout_seconds: float = Field(600.0, gt=0)
