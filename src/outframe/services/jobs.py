@@ -498,6 +498,15 @@ class JobService:
         now = utcnow()
         changed: list[str] = []
         queued = False
+        stale_now = (JOBS.c.lease_expires_at < now) | (JOBS.c.started_at < now - self.timeout)
+        # Look first without the write lock: every worker process asks several times a second.
+        with self.db.session() as session:
+            if not session.execute(
+                select(JOBS.c.id)
+                .where(JOBS.c.status == JobStatus.PROCESSING.value, stale_now)
+                .limit(1)
+            ).first():
+                return changed
         with self.db.write() as session:
             stale = session.scalars(
                 select(Job).where(
