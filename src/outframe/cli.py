@@ -87,6 +87,12 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
+    _database(settings).dispose()
+    print(f"schema up to date on {settings.resolved_database_url().split('@')[-1]}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="outframe", description=__doc__)
     sub = parser.add_subparsers(dest="group", required=True)
@@ -101,6 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
         "worker", help="run jobs without the API (Celery worker, or threads on a shared database)"
     )
     worker.set_defaults(func=cmd_worker)
+
+    sub.add_parser("migrate", help="bring the database schema up to date").set_defaults(
+        func=cmd_migrate
+    )
 
     key_parser = sub.add_parser("keys", help="create, list, disable API keys")
     key_sub = key_parser.add_subparsers(dest="command", required=True)

@@ -9,6 +9,7 @@ from types import FrameType
 
 from outframe.api.app import build_services
 from outframe.core.config import Settings
+from outframe.queue.embedded import EmbeddedQueue
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ def run_embedded_worker(settings: Settings) -> None:
     services.sender.start()
     log.info("worker: %d threads on %s", settings.workers, settings.resolved_database_url())
     stop.wait()
-    services.queue.stop()
+    if isinstance(services.queue, EmbeddedQueue):
+        services.queue.stop(drain_seconds=settings.job_timeout_seconds)
     services.sender.stop()
     services.db.dispose()

@@ -7,6 +7,7 @@ import logging
 import os
 import queue
 import threading
+import time
 
 from outframe.queue.base import Queue
 from outframe.queue.keeper import Keeper
@@ -64,12 +65,15 @@ class EmbeddedQueue(Queue):
         if self.workers:
             self.keeper.start()
 
-    def stop(self) -> None:
+    def stop(self, drain_seconds: float = 5.0) -> None:
+        """Stop claiming; wait up to `drain_seconds` for running jobs to finish (the rest are
+        retried elsewhere when their leases lapse)."""
         self._stopping.set()
         for _ in self._threads:
             self._wake.put("")
+        deadline = time.monotonic() + drain_seconds
         for t in self._threads:
-            t.join(timeout=5)
+            t.join(timeout=max(0.0, deadline - time.monotonic()))
         self._threads.clear()
         self.keeper.stop()
 

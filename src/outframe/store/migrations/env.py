@@ -19,5 +19,8 @@ with connectable.connect() as connection:
         render_as_batch=connection.dialect.name == "sqlite",
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Several nodes may start at once: one migrates, the others wait and find it done.
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(4242010101)")
         context.run_migrations()
 connectable.dispose()
