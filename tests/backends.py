@@ -15,6 +15,7 @@ POSTGRES_URL = os.environ.get(
     "OUTFRAME_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 REDIS_URL = os.environ.get("OUTFRAME_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+RABBITMQ_URL = os.environ.get("OUTFRAME_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
 
 START_POSTGRES = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
 START_REDIS = (
@@ -33,6 +34,13 @@ def _reachable(host: str, port: int) -> bool:
 def require_postgres() -> None:
     if not _reachable("127.0.0.1", 5432):
         pytest.skip(f"PostgreSQL is not running on 127.0.0.1:5432; start it: {START_POSTGRES}")
+
+
+def require_rabbitmq() -> None:
+    if not _reachable("127.0.0.1", 5672):
+        pytest.skip(
+            "RabbitMQ is not running on 127.0.0.1:5672; start it: rabbitmq-server -detached"
+        )
 
 
 def require_redis() -> None:

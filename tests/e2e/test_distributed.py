@@ -9,7 +9,13 @@ from typing import Any
 
 import pytest
 
-from tests.backends import REDIS_URL, fresh_postgres_database, require_redis
+from tests.backends import (
+    RABBITMQ_URL,
+    REDIS_URL,
+    fresh_postgres_database,
+    require_rabbitmq,
+    require_redis,
+)
 from tests.e2e.client import Api, run_chain
 from tests.e2e.server import ServerProcess, free_port, outframe_cli
 
@@ -37,14 +43,22 @@ def s3_endpoint() -> Iterator[str]:
     server.stop()
 
 
+@pytest.fixture(params=["redis", "rabbitmq"])
+def broker_url(request: pytest.FixtureRequest) -> str:
+    if request.param == "redis":
+        require_redis()
+        return REDIS_URL
+    require_rabbitmq()
+    return RABBITMQ_URL
+
+
 @pytest.fixture
-def stack_settings(s3_endpoint: str) -> Iterator[dict[str, str]]:
-    require_redis()
+def stack_settings(s3_endpoint: str, broker_url: str) -> Iterator[dict[str, str]]:
     with fresh_postgres_database() as database_url:
         yield {
             "database_url": database_url,
             "queue": "celery",
-            "broker_url": REDIS_URL,
+            "broker_url": broker_url,
             "storage": "s3",
             "s3_bucket": "outframe-images",
             "s3_endpoint_url": s3_endpoint,
