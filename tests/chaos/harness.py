@@ -103,6 +103,13 @@ class Report:
     balance_ok: bool
     missing_images: int
 
+    def assert_clean(self, submitted: int) -> None:
+        """Every submitted job accepted once, ended, charged once, its images there."""
+        assert self.accepted == submitted
+        assert self.lost == 0 and self.double_charged == 0
+        assert self.completed + self.failed == submitted
+        assert self.balance_ok and self.missing_images == 0
+
     def line(self) -> str:
         return (
             f"accepted={self.accepted} completed={self.completed} failed={self.failed} "

@@ -95,10 +95,7 @@ def test_chaos_on_postgres_celery_s3(tmp_path: Path, s3_endpoint: str) -> None:
                 process.stop()
     print(f"\nchaos (PostgreSQL, Celery, S3; {kills} kills): {report.line()}")
     assert kills == 11
-    assert report.accepted == JOBS
-    assert report.lost == 0 and report.double_charged == 0
-    assert report.balance_ok and report.missing_images == 0
-    assert report.completed + report.failed == JOBS
+    report.assert_clean(JOBS)
 
 
 def test_chaos_on_the_embedded_default(tmp_path: Path) -> None:
@@ -118,6 +115,4 @@ def test_chaos_on_the_embedded_default(tmp_path: Path) -> None:
         server.stop()
     print(f"\nchaos (embedded: SQLite, in-process workers; {kills} kills): {report.line()}")
     assert kills == 3
-    assert report.accepted == JOBS
-    assert report.lost == 0 and report.double_charged == 0
-    assert report.balance_ok and report.missing_images == 0
+    report.assert_clean(JOBS)
