@@ -1,5 +1,7 @@
-"""Filling the unknown part of a canvas: a smooth guide extrapolated from the kept pixels,
-with seeded texture on top so that each seed gives a different candidate."""
+"""Filling the unknown part of a canvas: pieces of the image's outer band quilted into the hole
+(real texture, seeded arrangement), made seamless against the kept border, with their lowest
+frequencies handed over to a smooth extrapolation of the kept image so that the layout carries
+on. Kept pixels are never changed."""
 
 from __future__ import annotations
 
@@ -7,74 +9,83 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from outframe.engines.classic.layout import mirror_layout
 from outframe.engines.classic.noise import fbm
+from outframe.engines.classic.pullpush import pull_push, wide_blur
+from outframe.engines.classic.quilt import plan, quilt
 from outframe.imaging.canvas import Canvas
 from outframe.imaging.codec import RGB
 
 Float = NDArray[np.float32]
+Mask = NDArray[np.bool_]
+
+LOW = 0.04  # scale of the low frequencies taken from the guide, as a fraction of the long side
+RAMP = 0.2  # distance over which the guide takes them over, as a fraction of the long side
+SEAM = 2.0  # pixels of reflection next to the kept border
+NOISE = 14.0  # texture amplitude, in 8-bit levels, when nothing is known to copy from
 
 
-def pull_push(pixels: Float, weight: Float) -> Float:
-    """Fill zero-weight pixels by averaging known ones over a pyramid (pull-push)."""
-    if weight.min() > 0 or min(weight.shape) <= 1:
-        if weight.max() == 0:
-            return np.zeros_like(pixels)
-        mean = (pixels * weight[..., None]).sum((0, 1)) / weight.sum()
-        return np.where(weight[..., None] > 0, pixels, mean).astype(np.float32)
-    height, width = weight.shape
-    small_size = (max(1, (width + 1) // 2), max(1, (height + 1) // 2))
-    premult = pixels * weight[..., None]
-    small_w = cv2.resize(weight, small_size, interpolation=cv2.INTER_AREA)
-    small_p = np.asarray(cv2.resize(premult, small_size, interpolation=cv2.INTER_AREA), np.float32)
-    known = small_w > 1e-6
-    small_pix = np.zeros_like(small_p)
-    small_pix[known] = small_p[known] / small_w[known][:, None]
-    filled_small = pull_push(small_pix, np.minimum(small_w * 4, 1.0) * known)
-    up = cv2.resize(filled_small, (width, height), interpolation=cv2.INTER_LINEAR)
-    w = np.clip(weight, 0, 1)[..., None]
-    return (pixels * w + up * (1 - w)).astype(np.float32)
+class Filler:
+    """The work shared by all seeds of one canvas (the guide, distances); then one per seed."""
 
+    def __init__(self, canvas: Canvas) -> None:
+        self.canvas = canvas
+        self.keep = canvas.keep
+        self.hole = ~canvas.keep
+        self.pixels = canvas.pixels.astype(np.float32)
+        self.guide = pull_push(self.pixels, self.keep.astype(np.float32))
+        height, width = self.keep.shape
+        self.sigma = max(1.0, LOW * max(height, width))
+        self.guide_low = wide_blur(self.guide, self.sigma)
+        dist = cv2.distanceTransform(self.hole.astype(np.uint8), cv2.DIST_L2, 5)
+        # The guide stands in for the hole's pixels, so reads next to the kept border are sane.
+        self.quilting = plan(self.guide, self.keep, self.guide)
+        grown = cv2.dilate(self.hole.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+        self.ring = grown & self.keep
+        reach = max(2.0, float(self.quilting.cell))
+        self.fade = np.exp(-dist / reach)[..., None].astype(np.float32)
+        # The guide's low frequencies take over gradually, so nothing steps at the kept border
+        # (pull-push is smooth, but it does not meet the kept pixels exactly).
+        self.ramp = np.clip(dist / (RAMP * max(height, width)), 0, 1)[..., None].astype(np.float32)
+        # The first pixels out continue the kept border by reflection, whose gradients across
+        # it are natural; the quilt takes over within SEAM pixels.
+        self.reflect = np.clip(1 - dist / SEAM, 0, 1)[..., None].astype(np.float32)
+        self.mirror = (
+            mirror_layout(self.guide, self.keep, np.random.default_rng(0))
+            if self.hole.any() and self.keep.any()
+            else self.guide
+        )
 
-def coarse_guide(canvas: Canvas, scale: int = 8) -> Float:
-    """The layout continued outwards: Telea inpainting at 1/scale size, a pull-push for the rest."""
-    height, width = canvas.keep.shape
-    small = (max(1, width // scale), max(1, height // scale))
-    keep_small = cv2.resize(canvas.keep.astype(np.float32), small, interpolation=cv2.INTER_AREA)
-    pix_small = cv2.resize(canvas.pixels, small, interpolation=cv2.INTER_AREA)
-    hole = (keep_small < 0.999).astype(np.uint8)
-    if hole.all():
-        return pull_push(canvas.pixels.astype(np.float32), canvas.keep.astype(np.float32))
-    painted = cv2.inpaint(pix_small, hole, 3, cv2.INPAINT_TELEA)
-    guide: Float = cv2.resize(painted, (width, height), interpolation=cv2.INTER_CUBIC).astype(
-        np.float32
-    )
-    return np.asarray(cv2.GaussianBlur(guide, (0, 0), scale * 0.75), np.float32)
-
-
-def fill_candidates(canvas: Canvas, seeds: list[int]) -> list[RGB]:
-    """One completion per seed: the guide, reshaped by seeded broad variation and texture."""
-    height, width = canvas.keep.shape
-    guide = coarse_guide(canvas)
-    unknown = ~canvas.keep
-
-    # How much fine detail the kept image has, so the new texture matches it.
-    grey = cv2.cvtColor(canvas.pixels, cv2.COLOR_RGB2GRAY).astype(np.float32)
-    detail = grey - cv2.GaussianBlur(grey, (0, 0), 2.0)
-    detail_std = float(detail[canvas.keep].std()) if canvas.keep.any() else 10.0
-
-    # Distance into the unknown area: candidates may differ more the further from the kept edge.
-    dist = cv2.distanceTransform(unknown.astype(np.uint8), cv2.DIST_L2, 5)
-    reach = np.clip(dist / (0.15 * max(height, width) + 1e-6), 0, 1)[..., None]
-
-    out = []
-    for seed in seeds:
+    def candidate(self, seed: int) -> RGB:
         rng = np.random.default_rng(seed)
-        broad = fbm(rng, height, width, base_cells=3, octaves=3)[..., None]
-        tint = rng.normal(0, 0.04, size=3).astype(np.float32)
-        texture = fbm(rng, height, width, base_cells=max(8, max(height, width) // 16), octaves=3)
-        shaped = guide * (1 + (0.2 * broad + tint) * reach)
-        candidate = shaped + (detail_std * 1.5) * texture[..., None]
-        img = np.clip(candidate, 0, 255).astype(np.uint8)
-        img[canvas.keep] = canvas.pixels[canvas.keep]
-        out.append(img)
-    return out
+        if not self.hole.any():
+            return self.canvas.pixels.copy()
+        if not self.keep.any():
+            return self._texture_only(rng)
+        layout, bare, said, reached = quilt(self.quilting, rng)
+        layout = self._seamless(layout, said, reached)
+        # Where no piece of the kept image fits (a thin or tiny kept area), reflect it.
+        layout = np.where(bare[..., None], self.mirror, layout)
+        layout = layout + self.reflect * (self.mirror - layout)
+        image = layout + self.ramp * (self.guide_low - wide_blur(layout, self.sigma))
+        out: RGB = np.clip(image + 0.5, 0, 255).astype(np.uint8)
+        out[self.keep] = self.canvas.pixels[self.keep]
+        return out
+
+    def _seamless(self, image: Float, said: Float, reached: Mask) -> Float:
+        """Shift the new pixels by a membrane that cancels their mismatch with the kept border:
+        a gradient-domain correction that leaves the kept pixels alone."""
+        ring = self.ring & reached
+        if not ring.any():
+            return image
+        diff = np.where(ring[..., None], self.pixels - said, 0).astype(np.float32)
+        membrane = pull_push(diff, ring.astype(np.float32))
+        out: Float = image + membrane * self.fade * self.hole[..., None]
+        return out
+
+    def _texture_only(self, rng: np.random.Generator) -> RGB:
+        """Nothing is kept: a seeded mid-grey texture, so that seeds still differ."""
+        height, width = self.keep.shape
+        texture = np.stack([fbm(rng, height, width, base_cells=4) for _ in range(3)], axis=2)
+        out: RGB = np.clip(128 + 3 * NOISE * texture, 0, 255).astype(np.uint8)
+        return out

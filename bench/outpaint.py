@@ -1,0 +1,185 @@
+"""Zoom-out quality and speed: the classic engine's fill against weight-free baselines.
+
+    .venv/bin/python -m bench.outpaint [--size 512] [--ratios 2,1.5] [--images a,b] [--quick]
+                                       [--no-patchmatch] [--job-size 1024]
+
+For each skimage photo T (centre-cropped square, resized to S) and ratio r, the input is T's
+centre crop of side S/r on an S x S canvas; each method fills the rest and is compared with T
+over the new area (metrics in bench/outpaint_metrics.py). A contact sheet is written to
+bench/out/outpaint_contact.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from bench import outpaint_cases as cases
+from bench import outpaint_metrics as metrics
+from bench.outpaint_sheet import contact_sheet
+from outframe.engines.classic import ClassicEngine
+from outframe.imaging.canvas import Canvas, grid
+from outframe.imaging.codec import encode_png
+
+OUT = Path(__file__).resolve().parent / "out"
+SEEDS = [1, 2, 3, 4]
+Box = tuple[int, int, int, int]
+Method = Callable[[cases.Image, cases.Mask, Box], list[cases.Image]]
+
+
+@dataclass
+class Scores:
+    keep: list[bool] = field(default_factory=list)
+    swd: list[float] = field(default_factory=list)
+    lowfreq: list[float] = field(default_factory=list)
+    seam: list[float] = field(default_factory=list)
+    diversity: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+
+
+def noop(_: float) -> None:
+    pass
+
+
+def ours_method(engine: ClassicEngine) -> Method:
+    def run(canvas: cases.Image, keep: cases.Mask, box: Box) -> list[cases.Image]:
+        return engine.fill(Canvas(canvas, keep), "", SEEDS, noop)
+
+    return run
+
+
+def single(fn: Callable[[cases.Image, cases.Mask, Box], cases.Image]) -> Method:
+    def run(canvas: cases.Image, keep: cases.Mask, box: Box) -> list[cases.Image]:
+        return [fn(canvas, keep, box)]
+
+    return run
+
+
+def methods(use_patchmatch: bool) -> dict[str, Method]:
+    found: dict[str, Method] = {
+        "replicate": single(cases.replicate),
+        "reflect": single(cases.reflect),
+        "telea": single(cases.telea),
+    }
+    pm = cases.patchmatch_fill() if use_patchmatch else None
+    if pm is not None:
+        found["patchmatch"] = single(pm)
+    elif use_patchmatch:
+        print("note: pypatchmatch is not installed or failed to load; its baseline is skipped")
+    found["outframe"] = ours_method(ClassicEngine())
+    return found
+
+
+def score(
+    scores: Scores, results: list[cases.Image], truth: cases.Image, canvas: cases.Image,
+    keep: cases.Mask, seconds: float,
+) -> None:  # fmt: skip
+    new = ~keep
+    scores.keep.append(all(metrics.kept_exactly(r, canvas, keep) for r in results))
+    scores.swd.append(float(np.mean([metrics.swd(r, truth, new) for r in results])))
+    scores.lowfreq.append(float(np.mean([metrics.lowfreq_psnr(r, truth, new) for r in results])))
+    scores.seam.append(float(np.mean([metrics.seam_ratio(r, truth, keep) for r in results])))
+    if len(results) > 1:
+        scores.diversity.append(metrics.diversity(results, new))
+    scores.seconds.append(seconds / len(results))
+
+
+def print_table(ratio: float, size: int, names: list[str], table: dict[str, Scores]) -> None:
+    print(f"\nratio {ratio:g}, S={size}, {len(names)} images: means; seconds are medians")
+    print(f"{'method':<12} {'keep':>5} {'SWD':>7} {'lowfreq':>8} {'seam':>6} {'divers':>7} "
+          f"{'s/cand':>8}")  # fmt: skip
+    for method, s in table.items():
+        div = f"{np.mean(s.diversity):7.1f}" if s.diversity else f"{'-':>7}"
+        print(
+            f"{method:<12} {'yes' if all(s.keep) else 'NO':>5} {np.mean(s.swd):7.2f} "
+            f"{np.mean(s.lowfreq):8.2f} {np.mean(s.seam):6.2f} {div} "
+            f"{statistics.median(s.seconds):8.3f}"
+        )
+    ours = table["outframe"]
+    baselines = {m: s for m, s in table.items() if m != "outframe"}
+    if baselines:
+        best_swd = min(baselines, key=lambda m: float(np.mean(baselines[m].swd)))
+        best_lf = max(baselines, key=lambda m: float(np.mean(baselines[m].lowfreq)))
+        lf_gain = np.mean(ours.lowfreq) - np.mean(baselines[best_lf].lowfreq)
+        print(
+            f"outframe SWD = {np.mean(ours.swd) / np.mean(baselines[best_swd].swd):.0%} of the "
+            f"best baseline's ({best_swd}); lowfreq {lf_gain:+.2f} dB against the best "
+            f"baseline's ({best_lf})"
+        )
+        if "patchmatch" in table:
+            ratio_pm = statistics.median(ours.seconds) / statistics.median(
+                table["patchmatch"].seconds
+            )
+            print(f"outframe time per candidate = 1/{1 / ratio_pm:.1f} of patchmatch's")
+    print("per image SWD: " + ", ".join(
+        f"{n} " + "/".join(f"{table[m].swd[i]:.1f}" for m in table) for i, n in enumerate(names)
+    ) + f"  ({'/'.join(table)})")  # fmt: skip
+
+
+def job_timing(size: int, names: list[str], threads: int) -> None:
+    """The whole 4-candidate zoom-out job at `size`: fill, PNG encoding of 4 images and a grid."""
+    engine = ClassicEngine()
+    fills, jobs = [], []
+    for name in names:
+        truth = cases.truth(name, size)
+        canvas, keep, _ = cases.zoom_canvas(truth, 2)
+        start = time.perf_counter()
+        images = engine.fill(Canvas(canvas, keep), "", SEEDS, noop)
+        filled = time.perf_counter()
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(encode_png, [*images, grid(images)]))
+        fills.append((filled - start) / len(SEEDS))
+        jobs.append(time.perf_counter() - start)
+    print(
+        f"\njob at S={size}, ratio 2, {len(names)} images: per candidate median "
+        f"{statistics.median(fills):.2f} s (max {max(fills):.2f}); whole 4-candidate job with "
+        f"PNG encoding median {statistics.median(jobs):.2f} s (max {max(jobs):.2f})"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--ratios", default="2,1.5")
+    parser.add_argument("--images", default=",".join(cases.PHOTOS))
+    parser.add_argument("--quick", action="store_true", help="three images, for iteration")
+    parser.add_argument("--no-patchmatch", action="store_true")
+    parser.add_argument("--job-size", type=int, default=0, help="also time whole jobs at this S")
+    parser.add_argument("--sheet", default=str(OUT / "outpaint_contact.png"))
+    args = parser.parse_args()
+    names = cases.QUICK if args.quick else args.images.split(",")
+    ratios = [float(r) for r in args.ratios.split(",")]
+    found = methods(not args.no_patchmatch)
+    rows: list[tuple[str, list[cases.Image]]] = []
+    for ratio in ratios:
+        table = {m: Scores() for m in found}
+        for name in names:
+            truth = cases.truth(name, args.size)
+            canvas, keep, box = cases.zoom_canvas(truth, ratio)
+            row = [truth]
+            for method, fn in found.items():
+                start = time.perf_counter()
+                results = fn(canvas, keep, box)
+                seconds = time.perf_counter() - start
+                score(table[method], results, truth, canvas, keep, seconds)
+                row.extend(results[:2])
+            rows.append((f"{name} r={ratio:g}", row))
+        print_table(ratio, args.size, names, table)
+    labels = ["truth"] + [m for m in found for _ in range(2 if m == "outframe" else 1)]
+    sheet = Path(args.sheet)
+    sheet.parent.mkdir(parents=True, exist_ok=True)
+    contact_sheet(rows, labels, sheet)
+    print(f"\ncontact sheet: {sheet}")
+    if args.job_size:
+        job_timing(args.job_size, names, threads=2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""Outpaint quality metrics, our own code: SWD on Laplacian-pyramid patches, low-frequency PSNR,
+seam gradient ratio and candidate diversity, each over the new area of the canvas only."""
+
+from __future__ import annotations
+
+import itertools
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+Image = NDArray[np.uint8]
+Mask = NDArray[np.bool_]
+Float = NDArray[np.float32]
+
+SWD_LEVELS = 4
+SWD_PATCH = 7
+SWD_SAMPLES = 4096  # patch positions per level; the same positions in result and truth
+SWD_DIRECTIONS = 256
+
+
+def kept_exactly(result: Image, canvas: Image, keep: Mask) -> bool:
+    """The input's pixels are unchanged in the result."""
+    return bool(np.array_equal(result[keep], canvas[keep]))
+
+
+def laplacian_pyramid(image: Image, levels: int) -> list[Float]:
+    """Band-pass levels, finest first; the last level is the low-pass residual (as in ProGAN)."""
+    current = image.astype(np.float32)
+    out: list[Float] = []
+    for _ in range(levels - 1):
+        down = cv2.pyrDown(current)
+        up = cv2.pyrUp(down, dstsize=(current.shape[1], current.shape[0]))
+        out.append(current - up)
+        current = down
+    out.append(current)
+    return out
+
+
+def _descriptors(level: Float, ys: NDArray[np.intp], xs: NDArray[np.intp]) -> Float:
+    r = SWD_PATCH // 2
+    padded = cv2.copyMakeBorder(level, r, r, r, r, cv2.BORDER_REFLECT_101)
+    offsets = np.arange(SWD_PATCH)
+    rows = (ys[:, None] + offsets[None, :])[:, :, None]
+    cols = (xs[:, None] + offsets[None, :])[:, None, :]
+    patches = padded[rows, cols]  # n x 7 x 7 x 3
+    return np.asarray(patches.reshape(len(ys), -1), np.float32)
+
+
+def swd(result: Image, truth: Image, new: Mask, seed: int = 0) -> float:
+    """Sliced Wasserstein distance (x100, mean over levels) between 7x7 patches of the new area."""
+    rng = np.random.default_rng(seed)
+    res_pyr = laplacian_pyramid(result, SWD_LEVELS)
+    tru_pyr = laplacian_pyramid(truth, SWD_LEVELS)
+    dists = []
+    for res_level, tru_level in zip(res_pyr, tru_pyr, strict=True):
+        h, w = res_level.shape[:2]
+        level_new = cv2.resize(new.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA) > 0.5
+        ys, xs = np.nonzero(level_new)
+        if len(ys) == 0:
+            continue
+        pick = rng.choice(len(ys), size=min(SWD_SAMPLES, len(ys)), replace=False)
+        a = _descriptors(res_level, ys[pick], xs[pick])
+        b = _descriptors(tru_level, ys[pick], xs[pick])
+        # Normalise each channel by the truth's statistics, as ProGAN normalises descriptors.
+        a3 = a.reshape(len(a), -1, 3)
+        b3 = b.reshape(len(b), -1, 3)
+        mean = b3.mean(axis=(0, 1))
+        std = b3.std(axis=(0, 1)) + 1e-6
+        a = ((a3 - mean) / std).reshape(len(a), -1)
+        b = ((b3 - mean) / std).reshape(len(b), -1)
+        dirs = rng.standard_normal((a.shape[1], SWD_DIRECTIONS)).astype(np.float32)
+        dirs /= np.linalg.norm(dirs, axis=0, keepdims=True)
+        pa = np.sort(a @ dirs, axis=0)
+        pb = np.sort(b @ dirs, axis=0)
+        dists.append(float(np.abs(pa - pb).mean()))
+    return 100 * float(np.mean(dists)) if dists else 0.0
+
+
+def lowfreq_psnr(result: Image, truth: Image, new: Mask, factor: int = 16) -> float:
+    """PSNR between 1/factor-scale copies of result and truth over cells mostly in the new area."""
+    h, w = new.shape
+    size = (max(1, w // factor), max(1, h // factor))
+    a = cv2.resize(result, size, interpolation=cv2.INTER_AREA).astype(np.float64)
+    b = cv2.resize(truth, size, interpolation=cv2.INTER_AREA).astype(np.float64)
+    cells = cv2.resize(new.astype(np.float32), size, interpolation=cv2.INTER_AREA) >= 0.5
+    mse = float(((a - b) ** 2)[cells].mean()) if cells.any() else 0.0
+    return 10 * np.log10(255.0**2 / max(mse, 1e-10))
+
+
+def _gradient_magnitude(image: Image) -> Float:
+    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    gx = cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3) / 8
+    gy = cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3) / 8
+    return np.asarray(np.hypot(gx, gy), np.float32)
+
+
+def seam_band(keep: Mask, width: int = 2) -> Mask:
+    """Pixels within `width` of the boundary between kept and new pixels, on either side."""
+    k = keep.astype(np.uint8)
+    kernel = np.ones((2 * width + 1, 2 * width + 1), np.uint8)
+    band: Mask = (cv2.dilate(k, kernel) > 0) & (cv2.erode(k, kernel) == 0)
+    return band
+
+
+def seam_ratio(result: Image, truth: Image, keep: Mask) -> float:
+    """Mean gradient magnitude on the 2-px band around the kept border, result / truth."""
+    band = seam_band(keep)
+    if not band.any():
+        return 1.0
+    ours = float(_gradient_magnitude(result)[band].mean())
+    real = float(_gradient_magnitude(truth)[band].mean())
+    return ours / max(real, 1e-6)
+
+
+def diversity(candidates: list[Image], new: Mask) -> float:
+    """Mean absolute difference between pairs of candidates over the new area (of 255)."""
+    diffs = [
+        float(np.abs(a[new].astype(np.int16) - b[new].astype(np.int16)).mean())
+        for a, b in itertools.combinations(candidates, 2)
+    ]
+    return float(np.mean(diffs)) if diffs else 0.0
