@@ -4,4 +4,7 @@ import sys
 
 from outframe.cli import main
 
-sys.exit(main())
+# Guarded: engine subprocesses are started with multiprocessing's spawn method, which imports
+# the parent's __main__ module (as __mp_main__) in the child.
+if __name__ == "__main__":
+    sys.exit(main())

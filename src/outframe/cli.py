@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from outframe.core.config import Settings
+from outframe.engines import EngineConfigError, check_engine
 from outframe.services import credits, keys
 from outframe.services.errors import ServiceError
 from outframe.store.db import Database, open_database
@@ -71,11 +72,14 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         settings.port = args.port
     if args.no_worker:
         settings.workers = 0
+    if settings.workers and settings.queue == "embedded":
+        check_engine(settings)
     serve(settings)
     return 0
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    check_engine(settings)
     if settings.queue == "celery":
         from outframe.queue.celery import run_worker
 
@@ -145,6 +149,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(Settings(), args))
     except ServiceError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    except EngineConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
 
 

@@ -20,9 +20,41 @@ class Settings(BaseSettings):
     public_base_url: str = ""
     database_url: str = ""
 
-    engine: Literal["classic", "fake"] = "classic"
+    engine: Literal["classic", "diffusers", "fake"] = "classic"
     fake_engine_seconds: float = Field(0.0, ge=0, description="test engine: seconds per job")
     image_size: int = Field(1024, ge=64, le=2048, description="side of a 1:1 generated image")
+
+    # The diffusers engine (the `[gpu]` extra); see docs/gpu.md.
+    diffusers_model: Path | None = Field(
+        None, description="folder of a text-to-image pipeline (SDXL, SD 1.5/2, SD3, FLUX.1)"
+    )
+    diffusers_inpaint_model: Path | None = Field(
+        None,
+        description="folder of an inpainting pipeline (SDXL/SD inpainting, FLUX.1 Fill); "
+        "default: the text-to-image model's own weights in an inpainting pipeline",
+    )
+    diffusers_device: str = Field("auto", description="auto (cuda if present), cuda, cuda:N, cpu")
+    diffusers_steps: int = Field(30, ge=1, le=1000, description="denoising steps per image")
+    diffusers_guidance: float | None = Field(
+        None, ge=0, description="classifier-free guidance scale; default: the pipeline's own"
+    )
+    diffusers_size: int = Field(
+        0, ge=0, le=4096, description="side of the generation square; 0 = the model's native"
+    )
+    diffusers_fill_strength: float = Field(
+        0.92, gt=0, le=1, description="how far outpaint/pan/inpaint re-noise the classic pre-fill"
+    )
+    diffusers_variation_strength: float = Field(0.6, gt=0, le=1)
+    diffusers_overlap_px: int = Field(
+        24, ge=0, le=128, description="how far the repainted area reaches into the kept image"
+    )
+    diffusers_cpu_offload: bool = Field(
+        False, description="keep weights in RAM, moving each model to the GPU when it runs"
+    )
+    diffusers_cpu_threads: int = Field(
+        0, ge=0, le=256, description="torch threads on the CPU; 0 = all cores but one"
+    )
+    diffusers_load_timeout_seconds: float = Field(900.0, gt=0)
 
     queue: Literal["embedded", "celery"] = Field(
         "embedded", description="embedded: worker threads in the server; celery: a broker"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from outframe.core.config import Settings
-from outframe.engines.base import Engine
+from outframe.engines.base import Engine, EngineConfigError
 
 
 def load_engine(settings: Settings) -> Engine:
@@ -12,8 +12,25 @@ def load_engine(settings: Settings) -> Engine:
         from outframe.engines.classic import ClassicEngine
 
         return ClassicEngine()
+    if settings.engine == "diffusers":
+        from outframe.engines.diffusion import DiffusionEngine
+
+        return DiffusionEngine(settings)
     if settings.engine == "fake":
         from outframe.engines.fake import FakeEngine
 
         return FakeEngine(seconds_per_job=settings.fake_engine_seconds)
-    raise ValueError(f"unknown engine {settings.engine!r}; set OUTFRAME_ENGINE to classic")
+    raise ValueError(
+        f"unknown engine {settings.engine!r}; set OUTFRAME_ENGINE to classic or diffusers"
+    )
+
+
+def check_engine(settings: Settings) -> None:
+    """Raise EngineConfigError now, before a server starts, if the engine cannot work."""
+    if settings.engine == "diffusers":
+        from outframe.engines.diffusion.models import check_options
+
+        check_options(settings)
+
+
+__all__ = ["Engine", "EngineConfigError", "check_engine", "load_engine"]

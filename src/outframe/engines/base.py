@@ -12,6 +12,14 @@ ProgressFn = Callable[[float], None]
 """Called with the fraction done (0..1). It may raise to abort the work (timeout, lost lease)."""
 
 
+class EngineConfigError(Exception):
+    """The engine cannot start as configured; the message says what to set or install."""
+
+
+class EngineError(Exception):
+    """The engine could not make this job's images; the message is shown on the failed job."""
+
+
 class Engine(ABC):
     """Makes images. Implementations must be thread-safe: several workers share one instance.
 
@@ -21,6 +29,13 @@ class Engine(ABC):
     """
 
     name: str = "engine"
+
+    def start(self) -> None:
+        """Get ready to run jobs (load models); called where workers start. Raises
+        EngineConfigError when the settings cannot work."""
+
+    def close(self) -> None:
+        """Release what start() took; called when the workers stop."""
 
     @abstractmethod
     def generate(

@@ -85,6 +85,7 @@ def run_worker(settings: Settings) -> None:
         interval=min(settings.poll_seconds, settings.lease_seconds / 3),
         retention_days=settings.retention_days,
     )
+    services.engine.start()
     keeper.start()
     services.sender.start()
     try:
@@ -104,4 +105,5 @@ def run_worker(settings: Settings) -> None:
     finally:
         keeper.stop()
         services.sender.stop()
+        services.engine.close()
         services.db.dispose()

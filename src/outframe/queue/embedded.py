@@ -56,6 +56,8 @@ class EmbeddedQueue(Queue):
 
     def start(self) -> None:
         self._stopping.clear()
+        if self.workers:
+            self.runner.engine.start()  # models load before the first claim
         for n in range(self.workers):
             t = threading.Thread(
                 target=self._work, args=(n,), name=f"outframe-worker-{n}", daemon=True
@@ -76,6 +78,8 @@ class EmbeddedQueue(Queue):
             t.join(timeout=max(0.0, deadline - time.monotonic()))
         self._threads.clear()
         self.keeper.stop()
+        if self.workers:
+            self.runner.engine.close()
 
     def _work(self, n: int) -> None:
         worker_id = f"{self.worker_id}:{n}"

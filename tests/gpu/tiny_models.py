@@ -1,0 +1,98 @@
+"""Tiny random Stable Diffusion pipelines, built from configs and saved with save_pretrained,
+the way diffusers tests its own pipelines: real loading code, real denoising, no download."""
+
+from __future__ import annotations
+
+import json
+import string
+from pathlib import Path
+
+import torch
+from diffusers import (
+    AutoencoderKL,
+    DDIMScheduler,
+    StableDiffusionInpaintPipeline,
+    StableDiffusionPipeline,
+    UNet2DConditionModel,
+)
+from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+NATIVE_SIDE = 64  # unet sample_size 32 x the VAE's factor of 2
+
+
+def write_tokenizer(folder: Path) -> CLIPTokenizer:
+    """A CLIP tokenizer over single letters: small, and every prompt still tokenizes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1, "!": 2}
+    for char in string.ascii_lowercase + string.digits:
+        vocab[char] = len(vocab)
+        vocab[f"{char}</w>"] = len(vocab)
+    (folder / "vocab.json").write_text(json.dumps(vocab))
+    (folder / "merges.txt").write_text("#version: 0.2\n")
+    return CLIPTokenizer(
+        str(folder / "vocab.json"), str(folder / "merges.txt"), model_max_length=77
+    )
+
+
+def _components(folder: Path, unet_in_channels: int) -> dict[str, object]:
+    torch.manual_seed(0)
+    tokenizer = write_tokenizer(folder.with_name(f"{folder.name}-vocab"))
+    unet = UNet2DConditionModel(
+        block_out_channels=(32, 64),
+        layers_per_block=1,
+        sample_size=32,
+        in_channels=unet_in_channels,
+        out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=32,
+    )
+    vae = AutoencoderKL(
+        block_out_channels=(32, 64),
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("DownEncoderBlock2D", "DownEncoderBlock2D"),
+        up_block_types=("UpDecoderBlock2D", "UpDecoderBlock2D"),
+        latent_channels=4,
+    )
+    text_encoder = CLIPTextModel(
+        CLIPTextConfig(
+            bos_token_id=0,
+            eos_token_id=1,
+            pad_token_id=1,
+            hidden_size=32,
+            intermediate_size=37,
+            num_attention_heads=4,
+            num_hidden_layers=2,
+            vocab_size=len(tokenizer),
+        )
+    )
+    scheduler = DDIMScheduler(
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        clip_sample=False,
+        set_alpha_to_one=False,
+        steps_offset=1,
+    )
+    return {
+        "vae": vae,
+        "text_encoder": text_encoder,
+        "tokenizer": tokenizer,
+        "unet": unet,
+        "scheduler": scheduler,
+        "safety_checker": None,
+        "feature_extractor": None,
+        "requires_safety_checker": False,
+    }
+
+
+def build_text_to_image(folder: Path) -> Path:
+    StableDiffusionPipeline(**_components(folder, 4)).save_pretrained(folder)  # type: ignore[arg-type]
+    return folder
+
+
+def build_inpainting(folder: Path) -> Path:
+    """An inpainting UNet: 4 latent + 1 mask + 4 masked-image channels in."""
+    StableDiffusionInpaintPipeline(**_components(folder, 9)).save_pretrained(folder)  # type: ignore[arg-type]
+    return folder
