@@ -34,6 +34,9 @@ class Settings(BaseSettings):
         "default: the text-to-image model's own weights in an inpainting pipeline",
     )
     diffusers_device: str = Field("auto", description="auto (cuda if present), cuda, cuda:N, cpu")
+    diffusers_dtype: Literal["auto", "float16", "bfloat16", "float32"] = Field(
+        "auto", description="auto: float16 on CUDA, float32 elsewhere; FLUX.1 prefers bfloat16"
+    )
     diffusers_steps: int = Field(30, ge=1, le=1000, description="denoising steps per image")
     diffusers_guidance: float | None = Field(
         None, ge=0, description="classifier-free guidance scale; default: the pipeline's own"

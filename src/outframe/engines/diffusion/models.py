@@ -91,6 +91,7 @@ def check_options(settings: Settings) -> Options:
         text_model=text,
         inpaint_model=inpaint,
         device=device,
+        dtype=settings.diffusers_dtype,
         steps=settings.diffusers_steps,
         guidance=settings.diffusers_guidance,
         cpu_offload=settings.diffusers_cpu_offload,

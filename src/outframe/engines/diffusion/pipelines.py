@@ -56,7 +56,10 @@ class Pipelines:
         diffusers.utils.logging.disable_progress_bar()
         self.options = options
         self.device = pick_device(options.device)
-        self.dtype = torch.float16 if self.device.type == "cuda" else torch.float32
+        if options.dtype == "auto":
+            self.dtype = torch.float16 if self.device.type == "cuda" else torch.float32
+        else:
+            self.dtype = getattr(torch, options.dtype)
         if self.device.type == "cpu":
             torch.set_num_threads(options.cpu_threads or max(1, (os.cpu_count() or 2) - 1))
         self.text = self._load(options.text_model)

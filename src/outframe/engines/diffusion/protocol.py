@@ -35,6 +35,7 @@ class Options:
     text_model: Path
     inpaint_model: Path | None
     device: str
+    dtype: str  # auto, float16, bfloat16 or float32
     steps: int
     guidance: float | None
     cpu_offload: bool
