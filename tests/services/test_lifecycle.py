@@ -15,6 +15,7 @@ from outframe.engines.fake import FakeEngine
 from outframe.queue.base import RecordingQueue
 from outframe.services import credits
 from outframe.services.domain import JobStatus
+from outframe.services.jobs import Claim
 from outframe.services.runner import JobRunner
 from outframe.storage.base import MemoryStorage
 from outframe.store.models import Job, LedgerEntry
@@ -169,3 +170,36 @@ def test_engine_error_fails_and_refunds(services: Services) -> None:
     with services.db.session() as session:
         assert credits.balance(session, caller.team_id) == 1000
         assert credits.ledger_sum(session, caller.team_id) == 1000
+
+
+def claim_at_once(services: Services, workers: int) -> list[Claim]:
+    """`workers` threads call claim at the same moment; the claims they got."""
+    start = threading.Barrier(workers)
+    claims: list[Claim] = []
+    lock = threading.Lock()
+
+    def claimer(n: int) -> None:
+        start.wait()
+        if (claim := services.jobs.claim(f"w{n}")) is not None:
+            with lock:
+                claims.append(claim)
+
+    threads = [threading.Thread(target=claimer, args=(n,)) for n in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return claims
+
+
+def test_simultaneous_claimers_respect_the_team_limit(services: Services) -> None:
+    """Claimers racing for one team's jobs never run more than its maxConcurrentJobs (on
+    PostgreSQL, two transactions could each see the other's claim as not yet made)."""
+    caller = make_caller(services, max_concurrent=2)
+    for _ in range(8):
+        for i in range(6):
+            submit(services, caller, f"p{i}")
+        claims = claim_at_once(services, 6)
+        assert len(claims) == 2
+        for claim in claims:
+            services.jobs.fail(claim, "done with it")

@@ -75,6 +75,20 @@ _CANDIDATE = (
     .order_by(JOBS.c.seq)
     .limit(1)
 )
+# PostgreSQL: lock the candidate's team row, so claims for one team take turns, then look again
+# in a new statement, which sees what the claimer before committed. SQLite's claims are serial.
+_LOCK_TEAM = (
+    select(TEAMS.c.id)
+    .where(
+        TEAMS.c.id == select(JOBS.c.team_id).where(JOBS.c.seq == bindparam("seq")).scalar_subquery()
+    )
+    .with_for_update()
+)
+_TEAM_HAS_ROOM = (
+    select(TEAMS.c.max_concurrent_jobs > _BUSY)
+    .select_from(JOBS.join(TEAMS, TEAMS.c.id == JOBS.c.team_id))
+    .where(JOBS.c.seq == bindparam("seq"))
+)
 _TAKE = (
     update(JOBS)
     .where(JOBS.c.seq == bindparam("b_seq"), JOBS.c.status == JobStatus.QUEUED.value)
@@ -367,6 +381,10 @@ class JobService:
                     break
             if seq is None:
                 return None
+            if self.db.is_postgres:
+                session.execute(_LOCK_TEAM, {"seq": seq})
+                if not session.execute(_TEAM_HAS_ROOM, {"seq": seq}).scalar():
+                    return None  # a claimer that committed first took the team's last slot
             now = utcnow()
             token = f"{worker_id}/{new_id()[:8]}"
             claimed = session.execute(
