@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from outframe.core.config import Settings
-from outframe.engines import EngineConfigError, check_engine
+from outframe.engines import EngineConfigError, check_engine, load_engine
 from outframe.services import credits, keys
 from outframe.services.errors import ServiceError
 from outframe.store.db import Database, open_database
@@ -72,9 +72,13 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         settings.port = args.port
     if args.no_worker:
         settings.workers = 0
+    engine = None
     if settings.workers and settings.queue == "embedded":
+        # Load the models now, so that a model that fails to load is a one-line error here.
         check_engine(settings)
-    serve(settings)
+        engine = load_engine(settings)
+        engine.start()
+    serve(settings, engine=engine)
     return 0
 
 

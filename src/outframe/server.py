@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from outframe.api.app import create_app
 from outframe.core.config import Settings
+from outframe.engines.base import Engine
 from outframe.services import keys
 from outframe.store.db import open_database
 from outframe.store.models import ApiKey
@@ -43,10 +44,10 @@ def welcome(settings: Settings) -> str:
     )
 
 
-def serve(settings: Settings) -> None:
+def serve(settings: Settings, engine: Engine | None = None) -> None:
     print(welcome(settings), flush=True)
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, engine=engine),
         host=settings.host,
         port=settings.port,
         log_level="warning",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -82,4 +83,29 @@ def test_commands_refuse_to_start_with_a_clear_message(tmp_path: Path, command: 
     )
     assert done.returncode == 2
     assert f"error: OUTFRAME_DIFFUSERS_MODEL={tmp_path / 'sdxl'}: no such folder" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_model_that_fails_to_load_stops_serve_with_one_line(
+    tiny_models: tuple[Path, Path], tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_models[0], broken)
+    shutil.rmtree(broken / "unet")
+    env = {
+        **os.environ,
+        "OUTFRAME_DATA_DIR": str(tmp_path / "data"),
+        "OUTFRAME_ENGINE": "diffusers",
+        "OUTFRAME_DIFFUSERS_MODEL": str(broken),
+        "OUTFRAME_DIFFUSERS_CPU_THREADS": "1",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "outframe", "serve"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 2
+    assert "error: the diffusion models failed to load:" in done.stderr
     assert "Traceback" not in done.stderr

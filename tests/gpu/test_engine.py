@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,7 +10,9 @@ import numpy as np
 import pytest
 
 from outframe.core.config import Settings
+from outframe.engines.base import EngineClosed, EngineError
 from outframe.engines.diffusion import DiffusionEngine
+from outframe.engines.diffusion.pipelines import FAULT_ENV
 from outframe.imaging import canvas as geometry
 from outframe.imaging.codec import RGB
 from outframe.services.runner import JobAborted
@@ -98,3 +101,100 @@ def test_an_aborted_job_stops_the_worker_and_the_next_one_runs(engine: Diffusion
     assert worker is not None and worker.alive()
     assert len(engine.generate("x", 64, 64, [1], lambda _: None)) == 1
     assert engine._worker is worker  # the same warm process
+
+
+def test_an_interrupted_request_never_answers_the_next_one(engine: DiffusionEngine) -> None:
+    """An exception that is not the engine's own (here KeyboardInterrupt) leaves a request in
+    flight: its worker is replaced, so the next request gets its own answer."""
+
+    def interrupt(fraction: float) -> None:
+        if fraction > 0:  # the worker is denoising
+            raise KeyboardInterrupt
+
+    old = engine._worker
+    with pytest.raises(KeyboardInterrupt):
+        engine.generate("x", 64, 64, [1, 2, 3, 4], interrupt)
+    assert old is not None and not old.alive()
+    assert len(engine.generate("x", 64, 64, [7], lambda _: None)) == 1
+
+
+def test_fills_join_the_kept_border_without_a_seam(engine: DiffusionEngine) -> None:
+    """Across the kept border, neighbouring pixels differ about as much as neighbours inside
+    the new area do (the tiny model's output is noise-like): no seam. Pasting the model's
+    output back as it is would give steps over twice as large here."""
+    y, x = np.mgrid[0:64, 0:64]
+    smooth = np.stack([x * 4, y * 4, (x + y) + 60], axis=2).astype(np.uint8)
+    canvas = geometry.zoom_out(smooth, 2.0)  # kept: rows and columns 16..47
+    images = [i.astype(int) for i in engine.fill(canvas, "a coast", [1, 2, 3, 4], lambda _: 0)]
+    across = np.mean([np.abs(i[16:48, 16] - i[16:48, 15]).mean() for i in images])
+    inside = np.mean([np.abs(i[16:48, 8] - i[16:48, 7]).mean() for i in images])
+    assert across <= 1.5 * inside
+
+
+@pytest.mark.parametrize(("steps", "strength"), [(1, 0.6), (2, 0.92), (3, 0.6), (30, 0.92)])
+def test_scheduled_steps_run_the_steps_asked_for(steps: int, strength: float) -> None:
+    from outframe.engines.diffusion.pipelines import scheduled_steps
+
+    assert int(scheduled_steps(steps, strength) * strength) == steps
+
+
+def engine_with(
+    tiny_models: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, fault: str = "", steps: int = 2
+) -> DiffusionEngine:
+    if fault:
+        monkeypatch.setenv(FAULT_ENV, fault)  # the spawned worker inherits it
+    made = DiffusionEngine(
+        Settings(
+            engine="diffusers",
+            diffusers_model=tiny_models[0],
+            diffusers_inpaint_model=tiny_models[1],
+            diffusers_steps=steps,
+            diffusers_cpu_threads=1,
+        )
+    )
+    made.start()
+    return made
+
+
+def test_a_device_error_replaces_the_worker(
+    tiny_models: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = engine_with(tiny_models, monkeypatch, fault="device")
+    try:
+        first = made._worker
+        with pytest.raises(EngineError, match=r"device error .*illegal memory access"):
+            made.generate("x", 64, 64, [1], lambda _: None)
+        assert first is not None and not first.alive()
+        monkeypatch.delenv(FAULT_ENV)  # the next worker starts without the failpoint
+        assert len(made.generate("x", 64, 64, [1, 2], lambda _: None)) == 2
+        assert made._worker is not first
+    finally:
+        made.close()
+
+
+def test_close_neither_waits_for_a_running_job_nor_starts_a_worker(
+    tiny_models: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = engine_with(tiny_models, monkeypatch, steps=300)
+    running = threading.Event()
+    results: dict[str, object] = {}
+
+    def job(name: str) -> None:
+        try:
+            results[name] = made.generate("x", 64, 64, [1], lambda _: running.set())
+        except Exception as exc:
+            results[name] = exc
+
+    first = threading.Thread(target=job, args=("first",))
+    first.start()
+    assert running.wait(60)
+    second = threading.Thread(target=job, args=("second",))  # waits for its turn
+    second.start()
+    worker = made._worker
+    made.close()
+    assert first.is_alive()  # close() came back while the first job still runs
+    first.join(120)
+    second.join(120)
+    assert isinstance(results["first"], list)  # the running job finished
+    assert isinstance(results["second"], EngineClosed)  # the waiting one was not started
+    assert worker is not None and not worker.alive() and made._worker is None

@@ -65,7 +65,7 @@ def test_compose_keeps_pixels_and_meets_the_border_without_a_step() -> None:
     # Across the kept square's left edge (x = 32 | 31), the step is what the ramp itself has.
     rows = slice(40, 88)
     step = np.abs(out[rows, 32].astype(int) - out[rows, 31].astype(int)).max()
-    assert step <= 4
+    assert step <= 8  # a ramp of 1 level per pixel, plus what a gain held near 1 leaves
     raw_step = np.abs(canvas.pixels[rows, 32].astype(int) - shifted[rows, 31].astype(int)).max()
     assert raw_step >= 25  # without compose's correction, the seam would show
 

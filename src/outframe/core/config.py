@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     diffusers_guidance: float | None = Field(
         None, ge=0, description="classifier-free guidance scale; default: the pipeline's own"
     )
+    diffusers_inpaint_guidance: float | None = Field(
+        None, ge=0, description="the inpainting model's guidance scale; default: its own"
+    )
     diffusers_size: int = Field(
         0, ge=0, le=4096, description="side of the generation square; 0 = the model's native"
     )

@@ -16,6 +16,11 @@ class EngineConfigError(Exception):
     """The engine cannot start as configured; the message says what to set or install."""
 
 
+class EngineClosed(Exception):
+    """The engine is shutting down: the job is not failed but left to be retried elsewhere
+    (or after a restart) when its lease lapses."""
+
+
 class EngineError(Exception):
     """The engine could not make this job's images; the message is shown on the failed job."""
 

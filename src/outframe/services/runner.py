@@ -8,7 +8,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from outframe.engines.base import Engine
+from outframe.engines.base import Engine, EngineClosed
 from outframe.imaging import canvas as geometry
 from outframe.imaging.codec import RGB, decode_png, encode_png
 from outframe.services.domain import Action
@@ -104,7 +104,7 @@ class JobRunner:
         try:
             images = self._render(claim, progress)
             result = self._store(claim, images)
-        except JobAborted as exc:
+        except (JobAborted, EngineClosed) as exc:
             if str(exc) == "timed out":
                 self.jobs.fail(claim, f"timed out after {self.timeout_seconds:g} s")
             log.warning("job %s stopped: %s", claim.job_id, exc)

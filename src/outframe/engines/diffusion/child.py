@@ -66,13 +66,14 @@ def serve(conn: Connection, options: Options, parent: int) -> None:
                 request, lambda f: conn.send(("progress", f)), cancelled=cancel.is_set
             )
         except Cancelled:
+            pipelines.free_memory()
             conn.send(("cancelled",))
             continue
         except Exception as exc:
             kind = classify(exc)
             conn.send(("error", kind.value, f"{type(exc).__name__}: {exc}"))
             if kind is ErrorKind.DEVICE:
-                return
+                os._exit(1)  # the device is in an unknown state; its teardown may hang
             pipelines.free_memory()
             continue
         conn.send(("done", images))

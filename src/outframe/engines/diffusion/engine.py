@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from outframe.core.config import Settings
-from outframe.engines.base import Engine, ProgressFn
+from outframe.engines.base import Engine, EngineClosed, ProgressFn
 from outframe.engines.classic import ClassicEngine
 from outframe.engines.diffusion.models import check_options
-from outframe.engines.diffusion.protocol import Request
+from outframe.engines.diffusion.protocol import Ready, Request
 from outframe.engines.diffusion.recipe import (
     clean_prompt,
     compose,
@@ -32,6 +33,7 @@ from outframe.imaging.codec import RGB
 log = logging.getLogger(__name__)
 
 PREFILL_SHARE = 0.1  # of a fill job's progress
+WAIT_POLL_SECONDS = 0.5  # how often a job waiting for its turn checks its time
 
 
 class DiffusionEngine(Engine):
@@ -44,42 +46,78 @@ class DiffusionEngine(Engine):
         self.prefill = ClassicEngine()
         self._lock = threading.Lock()
         self._worker: DiffusionWorker | None = None
+        self._ready: Ready | None = None
+        self._closed = False
 
     def start(self) -> None:
         with self._lock:
+            self._closed = False
             self._ensure_worker()
 
     def close(self) -> None:
-        with self._lock:
-            if self._worker is not None:
-                self._worker.stop()
-                self._worker = None
+        """Stop the worker process, without waiting for a running request: that one finishes
+        and its thread stops the process; threads still waiting for a turn get EngineClosed
+        (their jobs are retried when their leases lapse)."""
+        self._closed = True
+        if self._lock.acquire(blocking=False):
+            try:
+                self._stop_worker()
+            finally:
+                self._lock.release()
+
+    def _stop_worker(self) -> None:
+        if self._worker is not None:
+            self._worker.stop()
+            self._worker = None
 
     def _ensure_worker(self) -> DiffusionWorker:
         """The running worker; a new one if there is none or the last one died."""
+        if self._closed:
+            raise EngineClosed("the diffusers engine is shutting down")
         if self._worker is not None and not self._worker.alive():
             log.warning("diffusion worker is gone; starting a new one")
-            self._worker.stop()
-            self._worker = None
+            self._stop_worker()
         if self._worker is None:
             options = check_options(self.settings)
             self._worker = DiffusionWorker(options, self.settings.diffusers_load_timeout_seconds)
+            self._ready = self._worker.ready
         return self._worker
 
-    def _run(self, request: Request, progress: ProgressFn) -> list[RGB]:
-        with self._lock:
-            return self._ensure_worker().run(request, progress)
+    @contextmanager
+    def _turn(self, progress: ProgressFn) -> Iterator[DiffusionWorker]:
+        """The worker, once this thread's turn comes. While waiting, progress(0) is called
+        again and again, so a job that times out in the line stops there."""
+        while not self._lock.acquire(timeout=WAIT_POLL_SECONDS):
+            progress(0.0)
+        try:
+            yield self._ensure_worker()
+        finally:
+            if self._closed:
+                self._stop_worker()
+            self._lock.release()
 
-    def _size(self, width: int, height: int) -> tuple[int, int]:
-        with self._lock:
-            ready = self._ensure_worker().ready
-        side = self.settings.diffusers_size or ready.native_side
-        return generation_size(width, height, side, ready.multiple)
+    def _run(self, request: Request, progress: ProgressFn) -> list[RGB]:
+        with self._turn(progress) as worker:
+            progress(0.0)  # a job whose time ran out while it waited stops here
+            return worker.run(request, progress)
+
+    def _size(
+        self, width: int, height: int, progress: ProgressFn, *, fill: bool
+    ) -> tuple[int, int]:
+        """The generation size for an image of this shape, on the text or the fill model."""
+        ready = self._ready
+        if ready is None:
+            with self._turn(progress) as worker:
+                ready = worker.ready
+        native = ready.fill_side if fill else ready.native_side
+        return generation_size(
+            width, height, self.settings.diffusers_size or native, ready.multiple
+        )
 
     def generate(
         self, prompt: str, width: int, height: int, seeds: Sequence[int], progress: ProgressFn
     ) -> list[RGB]:
-        size = self._size(width, height)
+        size = self._size(width, height, progress, fill=False)
         request = Request("text", clean_prompt(prompt), tuple(seeds), *size)
         images = self._run(request, progress)
         return [resize(image, (width, height)) for image in images]
@@ -93,7 +131,7 @@ class DiffusionEngine(Engine):
         self, canvas: Canvas, prompt: str, seeds: Sequence[int], progress: ProgressFn
     ) -> list[RGB]:
         width, height = canvas.size
-        size = self._size(width, height)
+        size = self._size(width, height, progress, fill=True)
         prefilled = self.prefill.fill(canvas, prompt, seeds, lambda f: progress(PREFILL_SHARE * f))
         overlap = float(self.settings.diffusers_overlap_px)
         request = Request(
@@ -112,7 +150,7 @@ class DiffusionEngine(Engine):
         self, image: RGB, prompt: str, seeds: Sequence[int], progress: ProgressFn
     ) -> list[RGB]:
         height, width = image.shape[:2]
-        size = self._size(width, height)
+        size = self._size(width, height, progress, fill=False)
         request = Request(
             "image",
             clean_prompt(prompt),

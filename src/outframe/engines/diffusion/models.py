@@ -94,6 +94,7 @@ def check_options(settings: Settings) -> Options:
         dtype=settings.diffusers_dtype,
         steps=settings.diffusers_steps,
         guidance=settings.diffusers_guidance,
+        inpaint_guidance=settings.diffusers_inpaint_guidance,
         cpu_offload=settings.diffusers_cpu_offload,
         cpu_threads=settings.diffusers_cpu_threads,
     )

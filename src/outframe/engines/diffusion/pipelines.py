@@ -4,6 +4,8 @@ from local folders, and one call per seed with progress and cancellation at ever
 from __future__ import annotations
 
 import gc
+import inspect
+import math
 import os
 from collections.abc import Callable
 from typing import Any
@@ -14,13 +16,14 @@ import torch
 from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting, DiffusionPipeline
 from PIL import Image
 
+from outframe.engines.diffusion.models import pipeline_class
 from outframe.engines.diffusion.protocol import ErrorKind, Options, Ready, Request
 from outframe.imaging.codec import RGB
 
 Report = Callable[[float], None]
 
-# Test failpoint: "oom" makes the first denoising step after start raise CUDA's out-of-memory
-# error, once per worker process, so that tests on a CPU can follow the real recovery path.
+# Test failpoint, so that tests on a CPU follow the real recovery paths: "oom" makes the first
+# denoising step raise CUDA's out-of-memory error, "device" a CUDA error; once per process.
 FAULT_ENV = "OUTFRAME_TEST_ENGINE_FAULT"
 
 
@@ -38,15 +41,36 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+DEVICE_FAILURES = ("cuda error", "cublas_status", "cudnn_status", "device-side assert", "illegal")
+
+
 def classify(exc: BaseException) -> ErrorKind:
     """Out-of-memory is recoverable; a CUDA/accelerator error leaves the device unusable."""
     text = str(exc).lower()
     if isinstance(exc, torch.OutOfMemoryError | MemoryError) or "out of memory" in text:
         return ErrorKind.OUT_OF_MEMORY
     accelerator_error = getattr(torch, "AcceleratorError", ())
-    if isinstance(exc, accelerator_error) or "cuda error" in text:
+    if isinstance(exc, accelerator_error) or any(f in text for f in DEVICE_FAILURES):
         return ErrorKind.DEVICE
     return ErrorKind.OTHER
+
+
+def scheduled_steps(steps: int, strength: float) -> int:
+    """The schedule length whose last `strength` share is `steps` steps: image-to-image and
+    inpainting pipelines run int(schedule * strength) of it, which must not round to 0."""
+    return max(1, math.ceil(steps / strength - 1e-9))
+
+
+def pick_dtype(name: str, device: torch.device, pipeline_classes: list[str]) -> torch.dtype:
+    """auto: float16 on CUDA (bfloat16 for FLUX.1, which overflows in float16), else float32."""
+    if name != "auto":
+        dtype: torch.dtype = getattr(torch, name)
+        return dtype
+    if device.type != "cuda":
+        return torch.float32
+    if any(cls.startswith("Flux") for cls in pipeline_classes):
+        return torch.bfloat16
+    return torch.float16
 
 
 class Pipelines:
@@ -56,10 +80,9 @@ class Pipelines:
         diffusers.utils.logging.disable_progress_bar()
         self.options = options
         self.device = pick_device(options.device)
-        if options.dtype == "auto":
-            self.dtype = torch.float16 if self.device.type == "cuda" else torch.float32
-        else:
-            self.dtype = getattr(torch, options.dtype)
+        folders = [f for f in (options.text_model, options.inpaint_model) if f is not None]
+        classes = [pipeline_class(folder, "model") for folder in folders]
+        self.dtype = pick_dtype(options.dtype, self.device, classes)
         if self.device.type == "cpu":
             torch.set_num_threads(options.cpu_threads or max(1, (os.cpu_count() or 2) - 1))
         self.text = self._load(options.text_model)
@@ -84,23 +107,32 @@ class Pipelines:
             pipe.to(self.device)
         return pipe
 
-    def ready(self) -> Ready:
-        pipe = self.text
-        vae_scale = int(getattr(pipe, "vae_scale_factor", 8))
+    @staticmethod
+    def _native_side(pipe: Any) -> int:
         sample = getattr(pipe, "default_sample_size", None)
         if sample is None:
             sample = pipe.unet.config.sample_size
+        return int(sample) * int(getattr(pipe, "vae_scale_factor", 8))
+
+    def ready(self) -> Ready:
+        denoiser = getattr(self.text, "unet", None) or self.text.transformer
+        vae_scale = max(int(getattr(p, "vae_scale_factor", 8)) for p in (self.text, self.inpaint))
         return Ready(
-            native_side=int(sample) * vae_scale,
+            native_side=self._native_side(self.text),
+            fill_side=self._native_side(self.inpaint),
             # FLUX packs 2x2 latents and UNets halve the latents a few times: multiples of
             # 8 latents keep every model family happy.
             multiple=vae_scale * 8,
             device=str(self.device),
-            dtype=str(self.dtype).removeprefix("torch."),
+            dtype=str(denoiser.dtype).removeprefix("torch."),  # as loaded, not as asked
             pipelines=tuple(type(p).__name__ for p in (self.text, self.image, self.inpaint)),
         )
 
     def free_memory(self) -> None:
+        """After an error or a cancel: models offloaded again, caches emptied."""
+        for pipe in (self.text, self.image, self.inpaint):
+            if self.options.cpu_offload:
+                pipe.maybe_free_model_hooks()
         gc.collect()
         if self.device.type == "cuda":
             torch.cuda.empty_cache()
@@ -121,10 +153,9 @@ class Pipelines:
 
             if cancelled():
                 raise Cancelled
-            args = self._arguments(request, i)
+            args = self._arguments(pipe, request, i)
             result = pipe(
                 prompt=request.prompt,
-                num_inference_steps=self.options.steps,
                 generator=torch.Generator("cpu").manual_seed(seed),
                 output_type="np",
                 callback_on_step_end=on_step,
@@ -134,23 +165,32 @@ class Pipelines:
             out.append(np.clip(pixels * 255 + 0.5, 0, 255).astype(np.uint8))
         return out
 
-    def _arguments(self, request: Request, i: int) -> dict[str, Any]:
-        args: dict[str, Any] = {}
-        if self.options.guidance is not None:
-            args["guidance_scale"] = self.options.guidance
-        if request.task != "image":  # image-to-image takes its size from the image
+    def _arguments(self, pipe: Any, request: Request, i: int) -> dict[str, Any]:
+        accepted = inspect.signature(pipe.__call__).parameters
+        args: dict[str, Any] = {"num_inference_steps": self.options.steps}
+        guidance = self.options.inpaint_guidance if pipe is self.inpaint else self.options.guidance
+        if guidance is not None:
+            args["guidance_scale"] = guidance
+        # SD and SDXL image-to-image take the size from the image; FLUX and SD3 would make
+        # their default square unless told.
+        if "width" in accepted:
             args["width"], args["height"] = request.width, request.height
         if request.task != "text":
             args["image"] = Image.fromarray(request.images[i])
             args["strength"] = request.strength
+            args["num_inference_steps"] = scheduled_steps(self.options.steps, request.strength)
         if request.task == "inpaint":
             assert request.mask is not None
             args["mask_image"] = Image.fromarray(request.mask.astype(np.uint8) * 255)
         return args
 
     def _maybe_fail(self) -> None:
-        if self._fault == "oom":
-            self._fault = ""
+        fault, self._fault = self._fault, ""
+        if fault == "oom":
             raise torch.OutOfMemoryError(
                 f"CUDA out of memory. Tried to allocate 20.00 GiB (injected by {FAULT_ENV})"
+            )
+        if fault == "device":
+            raise RuntimeError(
+                f"CUDA error: an illegal memory access was encountered (injected by {FAULT_ENV})"
             )

@@ -37,7 +37,8 @@ class Options:
     device: str
     dtype: str  # auto, float16, bfloat16 or float32
     steps: int
-    guidance: float | None
+    guidance: float | None  # text-to-image and image-to-image
+    inpaint_guidance: float | None
     cpu_offload: bool
     cpu_threads: int  # 0 = all cores but one (the server needs one too)
 
@@ -46,7 +47,8 @@ class Options:
 class Ready:
     """What the loaded models are, for sizing requests."""
 
-    native_side: int  # the models' training resolution (square side, pixels)
+    native_side: int  # the text model's training resolution (square side, pixels)
+    fill_side: int  # the inpainting model's
     multiple: int  # generation sizes must be multiples of this
     device: str
     dtype: str

@@ -56,6 +56,7 @@ class DiffusionWorker:
         try:
             message = self._receive(deadline=started + load_timeout)
         except WorkerDied as exc:
+            self.stop()
             raise EngineConfigError(f"the diffusion worker could not start: {exc}") from exc
         except TimeoutError as exc:
             self.stop()
@@ -64,7 +65,7 @@ class DiffusionWorker:
                 "(OUTFRAME_DIFFUSERS_LOAD_TIMEOUT_SECONDS)"
             ) from exc
         if message[0] != "ready":
-            self.process.join(5)
+            self.stop()
             raise EngineConfigError(f"the diffusion models failed to load: {message[1]}")
         self.ready: Ready = message[1]
         log.info(
@@ -82,49 +83,65 @@ class DiffusionWorker:
 
     def run(self, request: Request, progress: ProgressFn) -> list[RGB]:
         """The request's images. Progress is relayed; if `progress` raises (timeout, lost
-        lease), the worker is told to stop at its next step and the exception is re-raised."""
-        self._conn.send(request)
-        stopping: Exception | None = None
-        deadline: float | None = None
-        last = 0.0
+        lease), the worker is told to stop at its next step and the exception is re-raised.
+        If the exchange is cut short any other way (an interrupt, a broken pipe), the process
+        may still be busy with this request, so it is killed: a new one takes the next."""
+        answered = False
+        try:
+            self._send(request)
+            stopping: Exception | None = None
+            deadline: float | None = None
+            last = 0.0
 
-        def stop_with(exc: Exception) -> None:
-            nonlocal stopping, deadline
-            stopping, deadline = exc, time.monotonic() + CANCEL_GRACE_SECONDS
-            self._conn.send(CANCEL)
+            def stop_with(exc: Exception) -> None:
+                nonlocal stopping, deadline
+                stopping, deadline = exc, time.monotonic() + CANCEL_GRACE_SECONDS
+                with contextlib.suppress(OSError):
+                    self._conn.send(CANCEL)
 
-        while True:
-            try:
-                # While waiting, progress is re-reported so a timeout or lost lease is noticed
-                # even when a step takes long.
-                idle = None if stopping else functools.partial(progress, last)
-                message = self._receive(deadline, idle)
-            except TimeoutError:
-                self.stop()  # it did not stop when asked: kill it; a new one starts next time
-                assert stopping is not None
-                raise stopping from None
-            except WorkerDied:
-                raise
-            except Exception as exc:
-                stop_with(exc)
-                continue
-            kind = message[0]
-            if kind == "progress":
-                last = float(message[1])
-                if stopping is None:
-                    try:
-                        progress(last)
-                    except Exception as exc:
-                        stop_with(exc)
-            elif stopping is not None and kind in ("done", "cancelled"):
-                raise stopping
-            elif kind == "done":
-                images: list[RGB] = message[1]
-                return images
-            elif kind == "error":
-                raise self._error(ErrorKind(message[1]), message[2])
-            else:
+            while True:
+                try:
+                    # While waiting, progress is re-reported, so that a timeout or a lost lease
+                    # is noticed even when one step takes long.
+                    idle = None if stopping else functools.partial(progress, last)
+                    message = self._receive(deadline, idle)
+                except TimeoutError:
+                    assert stopping is not None  # it did not stop when asked
+                    raise stopping from None
+                except WorkerDied:
+                    raise
+                except Exception as exc:
+                    stop_with(exc)
+                    continue
+                kind = message[0]
+                if kind == "progress":
+                    last = float(message[1])
+                    if stopping is None:
+                        try:
+                            progress(last)
+                        except Exception as exc:
+                            stop_with(exc)
+                    continue
+                answered = True
+                if stopping is not None and kind in ("done", "cancelled"):
+                    raise stopping
+                if kind == "done":
+                    images: list[RGB] = message[1]
+                    return images
+                if kind == "error":
+                    raise self._error(ErrorKind(message[1]), message[2])
                 raise EngineError(f"the diffusion worker answered {kind!r} unexpectedly")
+        finally:
+            if not answered:
+                self.kill()
+
+    def _send(self, message: object) -> None:
+        try:
+            self._conn.send(message)
+        except OSError as exc:
+            raise WorkerDied(
+                f"the diffusion worker process is gone ({_exit_description(self.process.exitcode)})"
+            ) from exc
 
     def _error(self, kind: ErrorKind, text: str) -> EngineError:
         if kind is ErrorKind.OUT_OF_MEMORY:
@@ -134,7 +151,8 @@ class DiffusionWorker:
             )
         if kind is ErrorKind.DEVICE:
             self.process.join(10)
-            return WorkerDied(f"device error ({text}); the worker restarts for the next job")
+            self.kill()  # if the device's teardown hangs, do not wait for it
+            return WorkerDied(f"device error ({text}); a new worker starts for the next job")
         return EngineError(text)
 
     def _receive(
@@ -162,13 +180,17 @@ class DiffusionWorker:
             ) from exc
         return message
 
+    def kill(self) -> None:
+        """End the process now (SIGKILL if it still runs)."""
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(10)
+        self._conn.close()
+
     def stop(self) -> None:
         """Ask the process to exit; kill it if it does not."""
-        if self.process.is_alive():
+        if self.process.is_alive() and not self._conn.closed:
             with contextlib.suppress(OSError):
                 self._conn.send(None)
             self.process.join(10)
-        if self.process.is_alive():
-            self.process.kill()
-            self.process.join(10)
-        self._conn.close()
+        self.kill()
