@@ -19,7 +19,7 @@ from outframe.imaging.codec import RGB
 Float = NDArray[np.float32]
 Mask = NDArray[np.bool_]
 
-LOW = 0.04  # scale of the low frequencies taken from the guide, as a fraction of the long side
+LOW = 0.03  # scale of the low frequencies taken from the guide, as a fraction of the long side
 RAMP = 0.2  # distance over which the guide takes them over, as a fraction of the long side
 SEAM = 2.0  # pixels of reflection next to the kept border
 NOISE = 14.0  # texture amplitude, in 8-bit levels, when nothing is known to copy from
@@ -39,7 +39,7 @@ class Filler:
         self.guide_low = wide_blur(self.guide, self.sigma)
         dist = cv2.distanceTransform(self.hole.astype(np.uint8), cv2.DIST_L2, 5)
         # The guide stands in for the hole's pixels, so reads next to the kept border are sane.
-        self.quilting = plan(self.guide, self.keep, self.guide)
+        self.quilting = plan(self.guide, self.keep)
         grown = cv2.dilate(self.hole.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
         self.ring = grown & self.keep
         reach = max(2.0, float(self.quilting.cell))

@@ -3,11 +3,14 @@
 The hole is cut into seeded irregular cells (a jittered Voronoi partition). Nearest to the kept
 border first, each cell copies an unwarped, unmirrored piece of the kept image: the shift that
 best agrees with what is already there (kept pixels or earlier cells) on a strip around the
-cell, whose colour follows the low-frequency guide, whose source lies in the outer band and is not
-much busier than what surrounds the cell, so that the subject in the middle of the image is not
-repeated. Each piece is shifted in colour to agree with its placed neighbours, the cells are
-feathered into each other, and (in fill.py) a membrane cancels what mismatch is left at the kept
-border.
+cell, whose source lies in the outer band and is not much busier than what surrounds the cell,
+so that the subject in the middle of the image is not repeated. (The low-frequency guide is left
+out of the choice on purpose: asking every piece to match a smooth extrapolation's colour picks
+the pieces nearest the average colour, and the fill's colours then spread less than a real
+picture's; fill.py hands the lowest frequencies to the guide after the quilt instead.) Each piece
+is shifted in colour to agree with its placed neighbours, the cells are cross-faded into each
+other without losing contrast (blend.py), and (in fill.py) a membrane cancels what mismatch is
+left at the kept border.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from outframe.engines.classic.blend import blend_pieces
+from outframe.engines.classic.cells import cell_members, voronoi_cells
 from outframe.engines.classic.pullpush import pull_push, wide_blur
 
 Float = NDArray[np.float32]
@@ -29,10 +34,10 @@ CAP = 0.6  # and at most this fraction of the deepest kept pixel's depth
 WINDOW = 0.25  # cell centres go at most this fraction of the deepest depth past where they fit
 CANDIDATES = 96  # shifts tried per cell
 SAMPLES = 160  # pixels compared per strip, per cell and per candidate
-GUIDE_WEIGHT = 0.5  # weight of the guide term against the strip agreement
 DEPTH_WEIGHT = 1500.0  # cost of a source at the band's inner edge, in squared 8-bit levels
 ENERGY_WEIGHT = 300.0  # cost per squared unit of detail above BUSY times what is around
 BUSY = 1.2
+FEATHER = 0.5  # cross-fade width, as a fraction of the strip margin
 OFFSET_LIMIT = 24.0  # largest colour shift of a piece towards its neighbours, in 8-bit levels
 
 
@@ -42,7 +47,6 @@ class Quilting:
 
     image: Float  # kept pixels exact, the hole anything finite
     keep: Mask
-    guide: Float  # the low-frequency layout, blurred
     depth: Float  # distance of each kept pixel from the hole
     energy: Float  # local detail (blurred gradient magnitude) of each kept pixel
     expected: Float  # the detail expected in the hole, extrapolated from the kept border
@@ -51,7 +55,7 @@ class Quilting:
     cell: int  # cell size, in pixels
 
 
-def plan(image: Float, keep: Mask, guide: Float) -> Quilting:
+def plan(image: Float, keep: Mask) -> Quilting:
     height, width = keep.shape
     depth = np.asarray(cv2.distanceTransform(keep.astype(np.uint8), cv2.DIST_L2, 5), np.float32)
     deepest = float(depth.max())
@@ -59,7 +63,6 @@ def plan(image: Float, keep: Mask, guide: Float) -> Quilting:
     cell = max(4, min(cell, int(CAP * deepest)))
     band = max(1.3 * cell, 0.45 * deepest)
     sigma = max(1.0, cell / 4)
-    blurred = wide_blur(guide, sigma)
     grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     gx = cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3) / 8
     gy = cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3) / 8
@@ -68,23 +71,7 @@ def plan(image: Float, keep: Mask, guide: Float) -> Quilting:
     # (three channels, as cv2.resize drops a single trailing one)
     expected = pull_push(np.repeat(energy[..., None], 3, axis=2), near.astype(np.float32))[..., 0]
     expected = wide_blur(expected, cell)
-    return Quilting(image, keep, blurred, depth, energy, expected, band, deepest, cell)
-
-
-def _cells(q: Quilting, rng: np.random.Generator) -> tuple[NDArray[np.int32], int]:
-    """A seeded Voronoi partition of the canvas (cell ids per pixel) and the number of cells."""
-    height, width = q.keep.shape
-    step = q.cell
-    gy, gx = np.mgrid[0:height:step, 0:width:step]
-    py = np.clip(gy + rng.uniform(0, step, gy.shape), 0, height - 1).astype(np.intp).ravel()
-    px = np.clip(gx + rng.uniform(0, step, gx.shape), 0, width - 1).astype(np.intp).ravel()
-    seeds = np.ones((height, width), np.uint8)
-    seeds[py, px] = 0
-    _, labels = cv2.distanceTransformWithLabels(
-        seeds, cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
-    )
-    ids = np.asarray(labels, np.int32) - 1
-    return ids, int(ids.max()) + 1
+    return Quilting(image, keep, depth, energy, expected, band, deepest, cell)
 
 
 def _readable(q: Quilting, y: Index, x: Index) -> Mask:
@@ -99,11 +86,9 @@ def quilt(q: Quilting, rng: np.random.Generator) -> tuple[Float, Mask, Float, Ma
     pieces say the pixels around them are (also over the kept border), and where they say so."""
     height, width = q.keep.shape
     hole = ~q.keep
-    ids, count = _cells(q, rng)
+    ids, count = voronoi_cells(rng, height, width, q.cell)
     ids = np.where(hole, ids, -1)
-    flat = ids.ravel()
-    order = np.argsort(flat, kind="stable")
-    starts = np.searchsorted(flat[order], np.arange(count + 1))
+    members = cell_members(ids, count)
     dist = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 5).ravel()
 
     # Kept pixels by depth, so that each cell's centre can be sent where the cell fits.
@@ -118,7 +103,6 @@ def quilt(q: Quilting, rng: np.random.Generator) -> tuple[Float, Mask, Float, Ma
     shifts = np.zeros((count, 2), np.int64)
     offsets = np.zeros((count, 3), np.float32)
     placed = np.zeros(count, bool)
-    members = [order[starts[c] : starts[c + 1]] for c in range(count)]
     nearest_first = sorted(
         (c for c in range(count) if len(members[c])), key=lambda c: float(dist[members[c]].min())
     )
@@ -174,8 +158,6 @@ def _costs(
     ry, rx = np.clip(ry, 0, height - 1), np.clip(rx, 0, width - 1)
     d = q.depth[ry, rx] / q.band
     cost = DEPTH_WEIGHT * (d * d).mean(axis=1)
-    g = q.guide[ry, rx] - q.guide[cover_y, cover_x][None]
-    cost += GUIDE_WEIGHT * np.einsum("knc,knc->kn", g, g).mean(axis=1)
     # Much busier than what is around the cell: likely the subject, not background.
     busy = np.maximum(q.energy[ry, rx].mean(axis=1) - BUSY * around, 0)
     cost += ENERGY_WEIGHT * busy * busy
@@ -225,27 +207,9 @@ def _feather(
     margin: int,
 ) -> tuple[Float, Float, Mask]:
     """Cross-fade neighbouring cells over a few pixels, so their seams do not show."""
-    height, width = q.keep.shape
-    sigma = max(1.0, margin / 2)
-    reach = int(np.ceil(2 * sigma))
-    acc = np.zeros((height, width, 3), np.float32)
-    total = np.zeros((height, width), np.float32)
-    for c in np.nonzero(placed)[0]:
-        cy, cx = np.divmod(members[c], width)
-        y0, y1 = max(0, cy.min() - reach), min(height, cy.max() + reach + 1)
-        x0, x1 = max(0, cx.min() - reach), min(width, cx.max() + reach + 1)
-        local = np.zeros((y1 - y0, x1 - x0), np.float32)
-        local[cy - y0, cx - x0] = 1.0
-        weight = cv2.GaussianBlur(local, (0, 0), sigma)
-        yy, xx = np.mgrid[y0:y1, x0:x1]
-        sy, sx = yy + shifts[c, 0], xx + shifts[c, 1]
-        ok = _readable(q, sy.ravel(), sx.ravel()).reshape(sy.shape)
-        weight *= ok
-        copy = q.image[np.clip(sy, 0, height - 1), np.clip(sx, 0, width - 1)] + offsets[c]
-        acc[y0:y1, x0:x1] += weight[..., None] * copy
-        total[y0:y1, x0:x1] += weight
-    blended = acc / np.maximum(total, 1e-6)[..., None]
-    reached = total > 1e-3
-    use = reached & ~q.keep & (ids >= 0)
-    result: Float = np.where(use[..., None], blended, out).astype(np.float32)
-    return result, blended.astype(np.float32), reached
+    pieces = [m if p else m[:0] for m, p in zip(members, placed, strict=True)]
+    sigma = max(1.0, margin * FEATHER)
+    blended = blend_pieces(q.image, q.keep, pieces, shifts, offsets, sigma)
+    use = blended.reached & ~q.keep & (ids >= 0)
+    result: Float = np.where(use[..., None], blended.image, out).astype(np.float32)
+    return result, blended.image, blended.reached
