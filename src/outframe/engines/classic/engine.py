@@ -6,13 +6,12 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
-import cv2
 import numpy as np
 
 from outframe.engines.base import Engine, ProgressFn
 from outframe.engines.classic.fill import Filler
-from outframe.engines.classic.noise import fbm
 from outframe.engines.classic.procedural import landscape
+from outframe.engines.classic.vary import variation
 from outframe.imaging.canvas import Canvas
 from outframe.imaging.codec import RGB
 
@@ -55,19 +54,10 @@ class ClassicEngine(Engine):
     def vary(
         self, image: RGB, prompt: str, seeds: Sequence[int], progress: ProgressFn
     ) -> list[RGB]:
-        """Re-synthesis that keeps the composition: a gentle seeded warp and colour drift."""
-        height, width = image.shape[:2]
-        base = np.mgrid[0:height, 0:width].astype(np.float32)
+        """Texture re-synthesised from the image's own pieces, layout kept (see vary.py)."""
+        rgb = image[..., :3] if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2)
         images = []
         for i, seed in enumerate(seeds):
-            rng = np.random.default_rng(seed)
-            amp = 0.012 * max(height, width)
-            dy = fbm(rng, height, width, base_cells=4, octaves=3) * amp
-            dx = fbm(rng, height, width, base_cells=4, octaves=3) * amp
-            warped = cv2.remap(
-                image, base[1] + dx, base[0] + dy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
-            )
-            drift = rng.normal(0, 6, size=3).astype(np.float32)
-            images.append(np.clip(warped.astype(np.float32) + drift, 0, 255).astype(np.uint8))
+            images.append(variation(np.ascontiguousarray(rgb), np.random.default_rng(seed)))
             progress((i + 1) / len(seeds))
         return images
