@@ -29,7 +29,7 @@ from outframe.engines.classic import ClassicEngine
 from outframe.engines.diffusion import DiffusionEngine
 from outframe.engines.diffusion.pipelines import Pipelines
 from outframe.engines.diffusion.protocol import Options, Request
-from outframe.engines.diffusion.recipe import compose, generation_size, repaint_mask, resize
+from outframe.engines.diffusion.recipe import at_size, compose, generation_size, repaint_mask
 from outframe.imaging.canvas import zoom_out
 
 SEEDS = [1, 2, 3, 4]
@@ -69,13 +69,14 @@ def main() -> None:
         size = generation_size(args.size, args.size, engine._ready.fill_side, 16)
         direct = Pipelines(Options(text, inpaint, "cpu", "auto", args.steps, None, None, False, 0))
         prefill = ClassicEngine()
-        prefilled = prefill.fill(canvas, "", SEEDS, lambda _: None)
+        small = at_size(canvas, size)
+        prefilled = prefill.fill(small, "", SEEDS, lambda _: None)
         request = Request(
             "inpaint",
             "an astronaut",
             tuple(SEEDS),
             *size,
-            images=tuple(resize(image, size) for image in prefilled),
+            images=tuple(prefilled),
             mask=repaint_mask(~canvas.keep, size, settings.diffusers_overlap_px),
             strength=settings.diffusers_fill_strength,
         )
@@ -94,7 +95,7 @@ def main() -> None:
                 timed(lambda: direct.run(request, lambda _: None, lambda: False))
             )
             parts["classic pre-fill"].append(
-                timed(lambda: prefill.fill(canvas, "", SEEDS, lambda _: None))
+                timed(lambda: prefill.fill(at_size(canvas, size), "", SEEDS, lambda _: None))
             )
             parts["compose, 4 candidates"].append(
                 timed(

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from outframe.engines.diffusion.recipe import (
+    at_size,
     clean_prompt,
     compose,
     generation_size,
@@ -74,3 +75,12 @@ def test_compose_without_new_pixels_returns_the_canvas() -> None:
     pixels = np.full((8, 8, 3), 7, np.uint8)
     keep = np.ones((8, 8), bool)
     assert np.array_equal(compose(np.zeros((4, 4, 3), np.uint8), pixels, keep, 2), pixels)
+
+
+def test_at_size_keeps_only_wholly_kept_pixels() -> None:
+    canvas = geometry.zoom_out(np.full((100, 100, 3), 200, np.uint8), 2.0)  # kept: 25..74
+    small = at_size(canvas, (40, 40))  # 2.5 canvas pixels per model pixel
+    rows = np.flatnonzero(small.keep.any(axis=1))
+    assert (rows[0], rows[-1]) == (10, 29)  # 25..75 covers model rows 10..29 entirely
+    assert small.pixels.shape == (40, 40, 3)
+    assert np.all(small.pixels[small.keep] == 200)

@@ -20,6 +20,7 @@ from outframe.engines.classic import ClassicEngine
 from outframe.engines.diffusion.models import check_options
 from outframe.engines.diffusion.protocol import Ready, Request
 from outframe.engines.diffusion.recipe import (
+    at_size,
     clean_prompt,
     compose,
     generation_size,
@@ -132,14 +133,16 @@ class DiffusionEngine(Engine):
     ) -> list[RGB]:
         width, height = canvas.size
         size = self._size(width, height, progress, fill=True)
-        prefilled = self.prefill.fill(canvas, prompt, seeds, lambda f: progress(PREFILL_SHARE * f))
+        # The pre-fill is made at the model's size: it only has to give denoising a layout.
+        small = at_size(canvas, size)
+        prefilled = self.prefill.fill(small, prompt, seeds, lambda f: progress(PREFILL_SHARE * f))
         overlap = float(self.settings.diffusers_overlap_px)
         request = Request(
             "inpaint",
             clean_prompt(prompt),
             tuple(seeds),
             *size,
-            images=tuple(resize(image, size) for image in prefilled),
+            images=tuple(prefilled),
             mask=repaint_mask(~canvas.keep, size, overlap),
             strength=self.settings.diffusers_fill_strength,
         )

@@ -12,6 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from outframe.engines.classic.pullpush import pull_push
+from outframe.imaging.canvas import Canvas
 from outframe.imaging.codec import RGB
 
 Mask = NDArray[np.bool_]
@@ -51,6 +52,12 @@ def _grow(mask: Mask, pixels: float) -> Mask:
     distance = cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 5)
     grown: Mask = distance <= pixels
     return grown
+
+
+def at_size(canvas: Canvas, size: tuple[int, int]) -> Canvas:
+    """The canvas resized for the model: kept where the kept image covers a pixel entirely."""
+    coverage = cv2.resize(canvas.keep.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+    return Canvas(resize(canvas.pixels, size), coverage >= 0.999)
 
 
 def repaint_mask(new: Mask, size: tuple[int, int], overlap: float) -> Mask:
