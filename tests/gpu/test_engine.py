@@ -198,3 +198,29 @@ def test_close_neither_waits_for_a_running_job_nor_starts_a_worker(
     assert isinstance(results["first"], list)  # the running job finished
     assert isinstance(results["second"], EngineClosed)  # the waiting one was not started
     assert worker is not None and not worker.alive() and made._worker is None
+
+
+def test_a_worker_lost_after_close_leaves_the_job_for_a_retry(
+    tiny_models: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At exit the server's worker process goes down with it: the running job must not be
+    failed (and refunded) for that, but left for its lease to lapse and be retried."""
+    made = engine_with(tiny_models, monkeypatch, steps=300)
+    running = threading.Event()
+    outcome: list[BaseException] = []
+
+    def job() -> None:
+        try:
+            made.generate("x", 64, 64, [1], lambda _: running.set())
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=job)
+    thread.start()
+    assert running.wait(60)
+    worker = made._worker
+    assert worker is not None
+    made.close()
+    worker.process.kill()  # as multiprocessing does to daemon children at exit
+    thread.join(60)
+    assert len(outcome) == 1 and isinstance(outcome[0], EngineClosed)

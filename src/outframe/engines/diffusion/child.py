@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import queue
+import signal
 import threading
 import time
 from multiprocessing.connection import Connection
@@ -47,6 +48,9 @@ def _read(
 
 
 def serve(conn: Connection, options: Options, parent: int) -> None:
+    # Ctrl-C in a terminal reaches the whole process group: the server decides when this
+    # process ends, so a running job is not lost to it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _exit_with_parent(parent)
     try:
         from outframe.engines.diffusion.pipelines import Cancelled, Pipelines, classify

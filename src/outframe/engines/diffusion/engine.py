@@ -27,7 +27,7 @@ from outframe.engines.diffusion.recipe import (
     repaint_mask,
     resize,
 )
-from outframe.engines.diffusion.worker import DiffusionWorker
+from outframe.engines.diffusion.worker import DiffusionWorker, WorkerDied
 from outframe.imaging.canvas import Canvas
 from outframe.imaging.codec import RGB
 
@@ -100,7 +100,12 @@ class DiffusionEngine(Engine):
     def _run(self, request: Request, progress: ProgressFn) -> list[RGB]:
         with self._turn(progress) as worker:
             progress(0.0)  # a job whose time ran out while it waited stops here
-            return worker.run(request, progress)
+            try:
+                return worker.run(request, progress)
+            except WorkerDied:
+                if self._closed:  # the server is exiting and took the worker with it
+                    raise EngineClosed("the server stopped during the job") from None
+                raise
 
     def _size(
         self, width: int, height: int, progress: ProgressFn, *, fill: bool
