@@ -277,7 +277,41 @@ def test_inpaint_mask_checks(flow: Flow, chain: dict[str, str]) -> None:
         400,
         "invalid_mask",
     )
+    _assert_error(
+        flow.client.post(
+            ACTION,
+            json={
+                "action": "inpaint",
+                "parentJobId": chain["upsample"],
+                "mask": b64png(np.zeros((512, 512), np.uint8)),
+            },
+            headers=flow.headers,
+        ),
+        400,
+        "invalid_mask",
+    )
     assert flow.credits() == before
+    assert masks_stored(flow) == []  # nothing kept for requests that made no job
+
+
+def masks_stored(flow: Flow) -> list[str]:
+    root = services_of(flow.client).storage.root  # type: ignore[attr-defined]
+    return sorted(path.name for path in root.glob("*-mask.png"))
+
+
+def test_a_replayed_inpaint_keeps_one_mask(flow: Flow, chain: dict[str, str]) -> None:
+    parent = flow.client.get(f"/v2/jobs/{chain['upsample']}", headers=flow.headers).json()
+    url = parent["result"]["images"][0]
+    width, height = Image.open(io.BytesIO(flow.client.get(url).content)).size
+    mask = np.zeros((height, width), np.uint8)
+    mask[: height // 2] = 255
+    body = {"action": "inpaint", "parentJobId": chain["upsample"], "mask": b64png(mask)}
+    headers = {**flow.headers, "Idempotency-Key": "inpaint-once"}
+    first = flow.client.post(ACTION, json=body, headers=headers)
+    again = flow.client.post(ACTION, json=body, headers=headers)
+    assert first.status_code == again.status_code == 202
+    assert first.json()["jobId"] == again.json()["jobId"]
+    assert masks_stored(flow) == [f"{first.json()['jobId']}-mask.png"]
 
 
 def test_bad_pan_direction(flow: Flow, chain: dict[str, str]) -> None:

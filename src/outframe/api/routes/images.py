@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Annotated, Any
 
@@ -28,6 +29,7 @@ from outframe.api.schemas import (
     SubmitResponse,
     parse_aspect_ratio,
 )
+from outframe.imaging.canvas import Mask
 from outframe.imaging.codec import decode_mask, decode_upload, encode_png
 from outframe.services.clock import new_id
 from outframe.services.domain import Action
@@ -60,22 +62,32 @@ def _submit(
     job: JobRequest,
     fingerprint: bytes,
     idempotency_key: str | None,
+    discard: Callable[[], None] | None = None,
     **kwargs: Any,
 ) -> Response:
+    """Submit the job; `discard` undoes what was prepared for it if no job is created (an
+    error, or an idempotent replay of an earlier job)."""
     settings = services.settings
-    events = check_subscription(
-        job.webhook_url,
-        job.webhook_events,
-        allow_http=settings.webhook_allow_http,
-        policy=services.webhook_policy,
-    )
-    submitted = services.jobs.submit(
-        caller,
-        replace(job, webhook_events=events),
-        idempotency_key=idempotency_key,
-        request_hash=_request_hash(request, fingerprint),
-        **kwargs,
-    )
+    try:
+        events = check_subscription(
+            job.webhook_url,
+            job.webhook_events,
+            allow_http=settings.webhook_allow_http,
+            policy=services.webhook_policy,
+        )
+        submitted = services.jobs.submit(
+            caller,
+            replace(job, webhook_events=events),
+            idempotency_key=idempotency_key,
+            request_hash=_request_hash(request, fingerprint),
+            **kwargs,
+        )
+    except BaseException:
+        if discard is not None:
+            discard()
+        raise
+    if not submitted.created and discard is not None:
+        discard()
     if submitted.created and submitted.status_code == 202:
         services.queue.notify(submitted.job_id)
     return _answer(submitted)
@@ -123,9 +135,15 @@ def action(
         exclude={"action", "parentJobId", "webhookUrl", "webhookEvents", "mask"}, exclude_none=True
     )
     job_id = new_id()
-    validate = None
+    validate = discard = None
     if isinstance(body, InpaintRequest):
-        validate = _mask_check(services, job_id, body.mask)
+        repaint = _decode_mask(services, body.mask)
+        validate = _mask_fits(repaint)
+        # Stored before the job exists (a worker may take the job the moment it is committed),
+        # and outside the database's write lock; discarded if no job comes of it.
+        white = (repaint[..., None] * 255).repeat(3, axis=2).astype("uint8")
+        services.storage.put(mask_name(job_id), encode_png(white))
+        discard = functools.partial(services.storage.delete, mask_name(job_id))
     job = JobRequest(
         action=Action(body.action),
         params=fields,
@@ -142,16 +160,24 @@ def action(
         idempotency_key,
         job_id=job_id,
         validate=validate,
+        discard=discard,
     )
 
 
-def _mask_check(services: Services, job_id: str, encoded: str) -> Any:
-    """Decode the mask now (400 if bad); check its size against the parent and store it later."""
+def _decode_mask(services: Services, encoded: str) -> Mask:
+    """The repaint mask (True = repaint), or 400 saying what is wrong with it."""
     try:
         raw = base64.b64decode(encoded.split(",", 1)[-1], validate=True)
     except (binascii.Error, ValueError) as exc:
         raise BadRequest("mask must be a base64-encoded PNG", code="invalid_mask") from exc
     repaint = decode_mask(raw, max_pixels=services.settings.max_image_pixels)
+    if not repaint.any():
+        raise BadRequest("mask has no white pixels: nothing to repaint", code="invalid_mask")
+    return repaint
+
+
+def _mask_fits(repaint: Mask) -> Any:
+    """The submit-time check that needs the parent: the mask must have its size."""
 
     def check(_: Session, parent: ParentInfo) -> None:
         height, width = repaint.shape
@@ -161,10 +187,6 @@ def _mask_check(services: Services, job_id: str, encoded: str) -> Any:
                 f"{parent.width}x{parent.height}; they must match",
                 code="invalid_mask",
             )
-        if not repaint.any():
-            raise BadRequest("mask has no white pixels: nothing to repaint", code="invalid_mask")
-        white = (repaint[..., None] * 255).repeat(3, axis=2).astype("uint8")
-        services.storage.put(mask_name(job_id), encode_png(white))
 
     return check
 
