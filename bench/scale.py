@@ -95,10 +95,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--jobs", type=int, default=200)
     parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument(
+        "--setups", default="sqlite,postgres,celery", help="which of sqlite, postgres, celery"
+    )
     args = parser.parse_args()
+    setups = {
+        "sqlite": "embedded, SQLite",
+        "postgres": "embedded, PostgreSQL",
+        "celery": "Celery + Redis, PostgreSQL",
+    }
+    chosen = [setups[key] for key in args.setups.split(",")]
     levels = [int(n) for n in args.workers.split(",")]
     results: dict[str, dict[int, float]] = {}
-    for name in ("embedded, SQLite", "embedded, PostgreSQL", "Celery + Redis, PostgreSQL"):
+    for name in chosen:
         results[name] = {}
         for n in levels:
             with tempfile.TemporaryDirectory() as tmp:
