@@ -3,6 +3,7 @@ quality check against edge replication on a real photo."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from bench.outpaint_cases import replicate, truth, zoom_canvas
@@ -10,6 +11,7 @@ from bench.outpaint_metrics import diversity, lowfreq_psnr, swd
 
 from outframe.engines.classic import ClassicEngine
 from outframe.engines.classic.blend import blend_pieces
+from outframe.engines.classic.texture import subject_weight
 from outframe.imaging.canvas import PAN_DIRECTIONS, Canvas, pan, repaint, zoom_out
 
 ENGINE = ClassicEngine()
@@ -183,3 +185,16 @@ def test_zoom_out_beats_edge_replication_on_a_photo(name: str, size: int, margin
     for img in ENGINE.fill(Canvas(pixels, keep), "", [1, 2, 3, 4], noop):
         assert swd(img, real, new) < margin * swd(base, real, new)
         assert lowfreq_psnr(img, real, new) > lowfreq_psnr(base, real, new)
+
+
+def test_subject_weight_tells_texture_from_subject() -> None:
+    """A stationary texture needs no guard against repeating a subject; a cat's face does."""
+    rng = np.random.default_rng(0)
+    grain = cv2.GaussianBlur(rng.normal(128, 40, (160, 160, 3)).astype(np.float32), (0, 0), 1.5)
+    texture = np.clip(grain, 0, 255).astype(np.uint8)
+    keep = np.ones((160, 160), bool)
+    assert subject_weight(texture, keep) == 0.0
+    assert subject_weight(truth("chelsea", 160), keep) == 1.0
+    hole = keep.copy()
+    hole[60:90, 60:90] = False  # an interior hole: no verdict, the guards stay on
+    assert subject_weight(texture, hole) == 1.0

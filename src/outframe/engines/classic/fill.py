@@ -13,6 +13,7 @@ from outframe.engines.classic.layout import mirror_layout
 from outframe.engines.classic.noise import fbm
 from outframe.engines.classic.pullpush import pull_push, wide_blur
 from outframe.engines.classic.quilt import plan, quilt
+from outframe.engines.classic.texture import subject_weight
 from outframe.imaging.canvas import Canvas
 from outframe.imaging.codec import RGB
 
@@ -38,8 +39,9 @@ class Filler:
         self.sigma = max(1.0, LOW * max(height, width))
         self.guide_low = wide_blur(self.guide, self.sigma)
         dist = cv2.distanceTransform(self.hole.astype(np.uint8), cv2.DIST_L2, 5)
-        # The guide stands in for the hole's pixels, so reads next to the kept border are sane.
-        self.quilting = plan(self.guide, self.keep)
+        # The guide stands in for the hole's pixels, so reads next to the kept border are sane;
+        # on a stationary texture there is no subject to avoid repeating (texture.py).
+        self.quilting = plan(self.guide, self.keep, subject_weight(canvas.pixels, self.keep))
         grown = cv2.dilate(self.hole.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
         self.ring = grown & self.keep
         reach = max(2.0, float(self.quilting.cell))

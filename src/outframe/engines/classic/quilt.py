@@ -4,10 +4,11 @@ The hole is cut into seeded irregular cells (a jittered Voronoi partition). Near
 border first, each cell copies an unwarped, unmirrored piece of the kept image: the shift that
 best agrees with what is already there (kept pixels or earlier cells) on a strip around the
 cell, whose source lies in the outer band and is not much busier than what surrounds the cell,
-so that the subject in the middle of the image is not repeated. (The low-frequency guide is left
-out of the choice on purpose: asking every piece to match a smooth extrapolation's colour picks
-the pieces nearest the average colour, and the fill's colours then spread less than a real
-picture's; fill.py hands the lowest frequencies to the guide after the quilt instead.) Each piece
+so that the subject in the middle of the image is not repeated (guards dropped when the kept image
+is a stationary texture, see texture.py). (The low-frequency guide is left out of the choice on
+purpose: asking every piece to match a smooth extrapolation's colour picks the pieces nearest the
+average colour, and the fill's colours then spread less than a real picture's; fill.py hands the
+lowest frequencies to the guide after the quilt instead.) Each piece
 is shifted in colour to agree with its placed neighbours, the cells are cross-faded into each
 other without losing contrast (blend.py), and (in fill.py) a membrane cancels what mismatch is
 left at the kept border.
@@ -53,9 +54,10 @@ class Quilting:
     band: float  # sources deeper than this are penalised
     deepest: float  # the depth of the kept pixel furthest from the hole
     cell: int  # cell size, in pixels
+    subject: float  # how much the costs guard against repeating a subject (0 to 1)
 
 
-def plan(image: Float, keep: Mask) -> Quilting:
+def plan(image: Float, keep: Mask, subject: float = 1.0) -> Quilting:
     height, width = keep.shape
     depth = np.asarray(cv2.distanceTransform(keep.astype(np.uint8), cv2.DIST_L2, 5), np.float32)
     deepest = float(depth.max())
@@ -71,7 +73,7 @@ def plan(image: Float, keep: Mask) -> Quilting:
     # (three channels, as cv2.resize drops a single trailing one)
     expected = pull_push(np.repeat(energy[..., None], 3, axis=2), near.astype(np.float32))[..., 0]
     expected = wide_blur(expected, cell)
-    return Quilting(image, keep, depth, energy, expected, band, deepest, cell)
+    return Quilting(image, keep, depth, energy, expected, band, deepest, cell, subject)
 
 
 def _readable(q: Quilting, y: Index, x: Index) -> Mask:
@@ -157,10 +159,10 @@ def _costs(
     valid = _readable(q, ry, rx).all(axis=1)
     ry, rx = np.clip(ry, 0, height - 1), np.clip(rx, 0, width - 1)
     d = q.depth[ry, rx] / q.band
-    cost = DEPTH_WEIGHT * (d * d).mean(axis=1)
+    cost = q.subject * DEPTH_WEIGHT * (d * d).mean(axis=1)
     # Much busier than what is around the cell: likely the subject, not background.
     busy = np.maximum(q.energy[ry, rx].mean(axis=1) - BUSY * around, 0)
-    cost += ENERGY_WEIGHT * busy * busy
+    cost += q.subject * ENERGY_WEIGHT * busy * busy
     if len(strip_y):
         uy, ux = strip_y[None, :] + ty[:, None], strip_x[None, :] + tx[:, None]
         ok = _readable(q, uy, ux)
