@@ -16,6 +16,7 @@ from outframe.engines.diffusion.pipelines import FAULT_ENV
 from outframe.imaging import canvas as geometry
 from outframe.imaging.codec import RGB
 from outframe.services.runner import JobAborted
+from tests.gpu.tiny_models import build_flux
 
 
 @pytest.fixture(scope="module")
@@ -224,3 +225,35 @@ def test_a_worker_lost_after_close_leaves_the_job_for_a_retry(
     worker.process.kill()  # as multiprocessing does to daemon children at exit
     thread.join(60)
     assert len(outcome) == 1 and isinstance(outcome[0], EngineClosed)
+
+
+def test_a_flux_model_runs_every_task(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The FLUX.1 family through the same engine (text model only: fills run its weights in
+    FluxInpaintPipeline, variations in FluxImg2ImgPipeline), on a non-square image."""
+    text = build_flux(tmp_path / "flux")
+    made = DiffusionEngine(
+        Settings(
+            engine="diffusers",
+            diffusers_model=text,
+            diffusers_steps=2,
+            diffusers_size=64,
+            diffusers_cpu_threads=1,
+        )
+    )
+    made.start()
+    try:
+        assert made._ready is not None
+        assert made._ready.pipelines == (
+            "FluxPipeline",
+            "FluxImg2ImgPipeline",
+            "FluxInpaintPipeline",
+        )
+        images = made.generate("a red fox", 96, 64, [1, 2], lambda _: None)
+        assert [image.shape for image in images] == [(64, 96, 3)] * 2 and distinct(images)
+        canvas = geometry.zoom_out(images[0], 2.0)
+        for image in made.fill(canvas, "a fox", [3, 4], lambda _: None):
+            assert np.array_equal(image[canvas.keep], canvas.pixels[canvas.keep])
+        varied = made.vary(images[0], "a fox", [5, 6], lambda _: None)
+        assert [image.shape for image in varied] == [(64, 96, 3)] * 2 and distinct(varied)
+    finally:
+        made.close()

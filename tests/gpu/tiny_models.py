@@ -11,11 +11,24 @@ import torch
 from diffusers import (
     AutoencoderKL,
     DDIMScheduler,
+    FlowMatchEulerDiscreteScheduler,
+    FluxPipeline,
+    FluxTransformer2DModel,
     StableDiffusionInpaintPipeline,
     StableDiffusionPipeline,
     UNet2DConditionModel,
 )
-from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+from tokenizers import Tokenizer
+from tokenizers.models import WordLevel
+from tokenizers.pre_tokenizers import Whitespace
+from transformers import (
+    CLIPTextConfig,
+    CLIPTextModel,
+    CLIPTokenizer,
+    PreTrainedTokenizerFast,
+    T5Config,
+    T5EncoderModel,
+)
 
 NATIVE_SIDE = 64  # unet sample_size 32 x the VAE's factor of 2
 
@@ -55,18 +68,7 @@ def _components(folder: Path, unet_in_channels: int) -> dict[str, object]:
         up_block_types=("UpDecoderBlock2D", "UpDecoderBlock2D"),
         latent_channels=4,
     )
-    text_encoder = CLIPTextModel(
-        CLIPTextConfig(
-            bos_token_id=0,
-            eos_token_id=1,
-            pad_token_id=1,
-            hidden_size=32,
-            intermediate_size=37,
-            num_attention_heads=4,
-            num_hidden_layers=2,
-            vocab_size=len(tokenizer),
-        )
-    )
+    text_encoder = _clip_text_encoder(len(tokenizer))
     scheduler = DDIMScheduler(
         beta_start=0.00085,
         beta_end=0.012,
@@ -95,4 +97,85 @@ def build_text_to_image(folder: Path) -> Path:
 def build_inpainting(folder: Path) -> Path:
     """An inpainting UNet: 4 latent + 1 mask + 4 masked-image channels in."""
     StableDiffusionInpaintPipeline(**_components(folder, 9)).save_pretrained(folder)  # type: ignore[arg-type]
+    return folder
+
+
+def _clip_text_encoder(vocab_size: int) -> CLIPTextModel:
+    config = CLIPTextConfig(
+        bos_token_id=0,
+        eos_token_id=1,
+        pad_token_id=1,
+        hidden_size=32,
+        intermediate_size=37,
+        num_attention_heads=4,
+        num_hidden_layers=2,
+        vocab_size=vocab_size,
+        projection_dim=32,
+    )
+    return CLIPTextModel(config)
+
+
+def build_flux(folder: Path) -> Path:
+    """A tiny FLUX.1-shaped pipeline: CLIP and T5 text encoders (a word-level tokenizer the test
+    writes stands in for T5's), a one-block flux transformer, a one-level VAE."""
+    torch.manual_seed(0)
+    clip_tokenizer = write_tokenizer(folder.with_name(f"{folder.name}-vocab"))
+    words = {"<pad>": 0, "</s>": 1, "<unk>": 2}
+    for char in string.ascii_lowercase:
+        words[char] = len(words)
+    t5_words = Tokenizer(WordLevel(words, unk_token="<unk>"))
+    t5_words.pre_tokenizer = Whitespace()
+    t5_tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=t5_words,
+        pad_token="<pad>",
+        eos_token="</s>",
+        unk_token="<unk>",
+        model_max_length=64,
+    )
+    t5 = T5EncoderModel(
+        T5Config(
+            vocab_size=len(words),
+            d_model=32,
+            d_kv=8,
+            d_ff=37,
+            num_layers=2,
+            num_heads=4,
+            pad_token_id=0,
+            eos_token_id=1,
+            decoder_start_token_id=0,
+        )
+    )
+    transformer = FluxTransformer2DModel(
+        patch_size=1,
+        in_channels=4,
+        num_layers=1,
+        num_single_layers=1,
+        attention_head_dim=16,
+        num_attention_heads=2,
+        joint_attention_dim=32,
+        pooled_projection_dim=32,
+        axes_dims_rope=(4, 4, 8),
+    )
+    vae = AutoencoderKL(
+        sample_size=32,
+        in_channels=3,
+        out_channels=3,
+        block_out_channels=(4,),
+        layers_per_block=1,
+        latent_channels=1,
+        norm_num_groups=1,
+        use_quant_conv=False,
+        use_post_quant_conv=False,
+        shift_factor=0.0609,
+        scaling_factor=1.5035,
+    )
+    FluxPipeline(
+        scheduler=FlowMatchEulerDiscreteScheduler(),
+        vae=vae,
+        text_encoder=_clip_text_encoder(len(clip_tokenizer)),
+        tokenizer=clip_tokenizer,
+        text_encoder_2=t5,
+        tokenizer_2=t5_tokenizer,
+        transformer=transformer,
+    ).save_pretrained(folder)
     return folder
