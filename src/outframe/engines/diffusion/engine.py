@@ -129,9 +129,9 @@ class DiffusionEngine(Engine):
         return [resize(image, (width, height)) for image in images]
 
     def upsample(self, image: RGB, progress: ProgressFn) -> RGB:
-        """The grid's image is already made at full size: it is returned as it is."""
-        progress(1.0)
-        return image.copy()
+        """The grid's image is already made at full size: as the classic engine, it is
+        returned as it is."""
+        return self.prefill.upsample(image, progress)
 
     def fill(
         self, canvas: Canvas, prompt: str, seeds: Sequence[int], progress: ProgressFn
