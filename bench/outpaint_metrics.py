@@ -9,6 +9,8 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from outframe.imaging.patches import sliced_wasserstein
+
 Image = NDArray[np.uint8]
 Mask = NDArray[np.bool_]
 Float = NDArray[np.float32]
@@ -24,57 +26,18 @@ def kept_exactly(result: Image, canvas: Image, keep: Mask) -> bool:
     return bool(np.array_equal(result[keep], canvas[keep]))
 
 
-def laplacian_pyramid(image: Image, levels: int) -> list[Float]:
-    """Band-pass levels, finest first; the last level is the low-pass residual (as in ProGAN)."""
-    current = image.astype(np.float32)
-    out: list[Float] = []
-    for _ in range(levels - 1):
-        down = cv2.pyrDown(current)
-        up = cv2.pyrUp(down, dstsize=(current.shape[1], current.shape[0]))
-        out.append(current - up)
-        current = down
-    out.append(current)
-    return out
-
-
-def _descriptors(level: Float, ys: NDArray[np.intp], xs: NDArray[np.intp]) -> Float:
-    r = SWD_PATCH // 2
-    padded = cv2.copyMakeBorder(level, r, r, r, r, cv2.BORDER_REFLECT_101)
-    offsets = np.arange(SWD_PATCH)
-    rows = (ys[:, None] + offsets[None, :])[:, :, None]
-    cols = (xs[:, None] + offsets[None, :])[:, None, :]
-    patches = padded[rows, cols]  # n x 7 x 7 x 3
-    return np.asarray(patches.reshape(len(ys), -1), np.float32)
-
-
 def swd(result: Image, truth: Image, new: Mask, seed: int = 0) -> float:
     """Sliced Wasserstein distance (x100, mean over levels) between 7x7 patches of the new area."""
-    rng = np.random.default_rng(seed)
-    res_pyr = laplacian_pyramid(result, SWD_LEVELS)
-    tru_pyr = laplacian_pyramid(truth, SWD_LEVELS)
-    dists = []
-    for res_level, tru_level in zip(res_pyr, tru_pyr, strict=True):
-        h, w = res_level.shape[:2]
-        level_new = cv2.resize(new.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA) > 0.5
-        ys, xs = np.nonzero(level_new)
-        if len(ys) == 0:
-            continue
-        pick = rng.choice(len(ys), size=min(SWD_SAMPLES, len(ys)), replace=False)
-        a = _descriptors(res_level, ys[pick], xs[pick])
-        b = _descriptors(tru_level, ys[pick], xs[pick])
-        # Normalise each channel by the truth's statistics, as ProGAN normalises descriptors.
-        a3 = a.reshape(len(a), -1, 3)
-        b3 = b.reshape(len(b), -1, 3)
-        mean = b3.mean(axis=(0, 1))
-        std = b3.std(axis=(0, 1)) + 1e-6
-        a = ((a3 - mean) / std).reshape(len(a), -1)
-        b = ((b3 - mean) / std).reshape(len(b), -1)
-        dirs = rng.standard_normal((a.shape[1], SWD_DIRECTIONS)).astype(np.float32)
-        dirs /= np.linalg.norm(dirs, axis=0, keepdims=True)
-        pa = np.sort(a @ dirs, axis=0)
-        pb = np.sort(b @ dirs, axis=0)
-        dists.append(float(np.abs(pa - pb).mean()))
-    return 100 * float(np.mean(dists)) if dists else 0.0
+    return 100 * sliced_wasserstein(
+        result,
+        truth,
+        new,
+        levels=SWD_LEVELS,
+        patch=SWD_PATCH,
+        samples=SWD_SAMPLES,
+        directions=SWD_DIRECTIONS,
+        seed=seed,
+    )
 
 
 def lowfreq_psnr(result: Image, truth: Image, new: Mask, factor: int = 16) -> float:

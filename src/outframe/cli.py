@@ -74,8 +74,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         settings.workers = 0
     engine = None
     if settings.workers and settings.queue == "embedded":
-        # Load the models now, so that a model that fails to load is a one-line error here.
-        check_engine(settings)
+        # Check the settings and load the models now, before uvicorn: an engine that cannot
+        # start is then a one-line error here.
         engine = load_engine(settings)
         engine.start()
     serve(settings, engine=engine)
@@ -83,7 +83,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
-    check_engine(settings)
+    check_engine(settings)  # before migrations and the broker: the engine starts after them
     if settings.queue == "celery":
         from outframe.queue.celery import run_worker
 

@@ -16,9 +16,9 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-Float = NDArray[np.float32]
+from outframe.imaging.patches import sliced_wasserstein
+
 Mask = NDArray[np.bool_]
-Index = NDArray[np.intp]
 
 SIDE = 192  # the kept image is compared with itself at this long side at most, in pixels
 LEVELS = 3  # pyramid levels compared (two band-pass levels and the low-pass residual)
@@ -56,45 +56,9 @@ def subject_weight(pixels: NDArray[np.uint8], keep: Mask) -> float:
     return float(np.clip((apart - SAME) / (DIFFERENT - SAME), 0, 1))
 
 
-def _pyramid(image: Float) -> list[Float]:
-    out = []
-    current = image
-    for _ in range(LEVELS - 1):
-        down = cv2.pyrDown(current)
-        up = cv2.pyrUp(down, dstsize=(current.shape[1], current.shape[0]))
-        out.append(current - up)
-        current = np.asarray(down, np.float32)
-    out.append(current)
-    return out
-
-
 def patch_distance(result: NDArray[np.uint8], truth: NDArray[np.uint8], where: Mask) -> float:
-    """Sliced Wasserstein distance between small patches of `result` and `truth` at the same
-    positions in `where`, averaged over pyramid levels (each channel scaled by the truth's
-    spread); lower is closer."""
-    rng = np.random.default_rng(0)
-    r = PATCH // 2
-    offsets = np.arange(PATCH)
-    total, levels = 0.0, 0
-    for a_level, b_level in zip(
-        _pyramid(result.astype(np.float32)), _pyramid(truth.astype(np.float32)), strict=True
-    ):
-        h, w = a_level.shape[:2]
-        inside = cv2.resize(where.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA) > 0.5
-        ys, xs = np.nonzero(inside)
-        if len(ys) == 0:
-            continue
-        pick = rng.choice(len(ys), size=min(SAMPLES, len(ys)), replace=False)
-        rows = (ys[pick][:, None] + offsets[None, :])[:, :, None]
-        cols = (xs[pick][:, None] + offsets[None, :])[:, None, :]
-        pa = cv2.copyMakeBorder(a_level, r, r, r, r, cv2.BORDER_REFLECT_101)[rows, cols]
-        pb = cv2.copyMakeBorder(b_level, r, r, r, r, cv2.BORDER_REFLECT_101)[rows, cols]
-        mean = pb.mean(axis=(0, 1, 2))
-        std = pb.std(axis=(0, 1, 2)) + 1e-6
-        a = ((pa - mean) / std).reshape(len(pick), -1)
-        b = ((pb - mean) / std).reshape(len(pick), -1)
-        dirs = rng.standard_normal((a.shape[1], DIRECTIONS)).astype(np.float32)
-        dirs /= np.linalg.norm(dirs, axis=0, keepdims=True)
-        total += float(np.abs(np.sort(a @ dirs, axis=0) - np.sort(b @ dirs, axis=0)).mean())
-        levels += 1
-    return total / max(levels, 1)
+    """The cheap sliced Wasserstein distance between small patches of `result` and `truth` at
+    the same positions in `where`; lower is closer."""
+    return sliced_wasserstein(
+        result, truth, where, levels=LEVELS, patch=PATCH, samples=SAMPLES, directions=DIRECTIONS
+    )
