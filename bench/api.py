@@ -26,6 +26,7 @@ import numpy as np
 from PIL import Image
 from tests.e2e.server import ServerProcess, free_port, outframe_cli
 
+from bench import NO_RATE_LIMITS
 from bench.loadgen import LoadResult, Summary, get_request, post_request, run_load
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,7 +69,7 @@ def main() -> None:
             .strip()
             .splitlines()[-1]
         )
-        server = ServerProcess(data_dir, engine="fake", workers="0").start()
+        server = ServerProcess(data_dir, engine="fake", workers="0", **NO_RATE_LIMITS).start()
         bare_port = free_port()
         bare = start_bare(bare_port)
         try:

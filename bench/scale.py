@@ -21,7 +21,10 @@ from sqlalchemy import create_engine, text
 from tests.backends import REDIS_URL, fresh_postgres_database
 from tests.e2e.server import ServerProcess, outframe_cli
 
+from bench import NO_RATE_LIMITS
+
 BASE = {"engine": "fake", "image_size": "64", "poll_seconds": "0.2", "workers": "1"}
+BASE |= NO_RATE_LIMITS
 
 
 def wait_ready(workers: list[ServerProcess], timeout: float = 60) -> None:

@@ -21,6 +21,8 @@ import trustme
 from tests.e2e.server import ServerProcess, outframe_cli
 from tests.webhooks.receiver import Receiver, write_ca
 
+from bench import NO_RATE_LIMITS
+
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
@@ -60,6 +62,7 @@ def main() -> None:
             default_max_concurrent_jobs="8",
             webhook_allow_networks="127.0.0.0/8",
             webhook_ca_bundle=str(ca_file),
+            **NO_RATE_LIMITS,
         ).start()
         try:
             headers = {"X-API-Key": key}

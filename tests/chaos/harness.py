@@ -20,11 +20,16 @@ from tests.e2e.server import ServerProcess
 @dataclass
 class Accepted:
     job_ids: set[str] = field(default_factory=set)
+    rate_limited: int = 0  # 429 answers, each retried after its Retry-After
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, job_id: str) -> None:
         with self.lock:
             self.job_ids.add(job_id)
+
+    def throttled(self) -> None:
+        with self.lock:
+            self.rate_limited += 1
 
 
 def submit_all(
@@ -32,7 +37,8 @@ def submit_all(
 ) -> Accepted:
     """`clients` threads submit `jobs` generate jobs in all, spread over the API nodes. A submit
     that gets no answer (its node is down) is retried on another node with the same
-    Idempotency-Key, as a careful client would: it must never create a second job."""
+    Idempotency-Key, as a careful client would: it must never create a second job. A 429 (the
+    key's request budget spent) is retried after its Retry-After, as the API asks."""
     accepted = Accepted()
     per_client = jobs // clients
 
@@ -53,6 +59,10 @@ def submit_all(
                         )
                     except httpx.TransportError:
                         time.sleep(0.05)
+                        continue
+                    if response.status_code == 429:
+                        accepted.throttled()
+                        time.sleep(float(response.headers["Retry-After"]))
                         continue
                     assert response.status_code == 202, response.text
                     accepted.add(response.json()["jobId"])

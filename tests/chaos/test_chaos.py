@@ -93,7 +93,10 @@ def test_chaos_on_postgres_celery_s3(tmp_path: Path, s3_endpoint: str) -> None:
         finally:
             for process in [*workers, *apis]:
                 process.stop()
-    print(f"\nchaos (PostgreSQL, Celery, S3; {kills} kills): {report.line()}")
+    print(
+        f"\nchaos (PostgreSQL, Celery, S3; {kills} kills): {report.line()} "
+        f"rate-limited={accepted.rate_limited}"
+    )
     assert kills == 11
     report.assert_clean(JOBS)
 
@@ -113,6 +116,9 @@ def test_chaos_on_the_embedded_default(tmp_path: Path) -> None:
         report = audit(database_url, accepted.job_ids, INITIAL, lambda n: (images / n).exists())
     finally:
         server.stop()
-    print(f"\nchaos (embedded: SQLite, in-process workers; {kills} kills): {report.line()}")
+    print(
+        f"\nchaos (embedded: SQLite, in-process workers; {kills} kills): {report.line()} "
+        f"rate-limited={accepted.rate_limited}"
+    )
     assert kills == 3
     report.assert_clean(JOBS)

@@ -14,6 +14,7 @@ from outframe import __version__
 from outframe.api.deps import Services
 from outframe.api.errors import install_error_handlers
 from outframe.api.limits import BodySizeLimit
+from outframe.api.ratelimit import RateLimiter
 from outframe.api.routes import images, jobs, me
 from outframe.core.config import Settings
 from outframe.engines import load_engine
@@ -93,7 +94,16 @@ def build_services(
     )
     sender = WebhookSender(outbox, transport, concurrency=settings.webhook_concurrency)
     callers = keys.CallerCache(settings.auth_cache_seconds)
-    return Services(settings, db, jobs, storage, queue, engine, callers, outbox, policy, sender)
+    submit_limit = RateLimiter(
+        "requests (POST)", settings.rate_limit_submits_per_second, settings.rate_limit_submit_burst
+    )
+    read_limit = RateLimiter(
+        "reads (GET)", settings.rate_limit_reads_per_second, settings.rate_limit_read_burst
+    )
+    return Services(
+        settings, db, jobs, storage, queue, engine, callers, outbox, policy, sender,
+        submit_limit, read_limit,
+    )  # fmt: skip
 
 
 def create_app(

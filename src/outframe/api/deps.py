@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
+from outframe.api.ratelimit import RateLimiter
 from outframe.core.config import Settings
 from outframe.engines.base import Engine
 from outframe.queue.base import Queue
@@ -34,6 +35,8 @@ class Services:
     outbox: Outbox
     webhook_policy: AddressPolicy
     sender: WebhookSender
+    submit_limit: RateLimiter
+    read_limit: RateLimiter
 
 
 async def get_services(request: Request) -> Services:
@@ -45,20 +48,23 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 async def get_caller(
+    request: Request,
     services: ServicesDep,
     x_api_key: Annotated[str | None, Header(description="afk_... key")] = None,
 ) -> keys.Caller:
-    return await resolve_caller(services, x_api_key)
+    return await resolve_caller(services, x_api_key, request.method)
 
 
 async def authenticate(request: Request) -> tuple[Services, keys.Caller]:
     """Services and caller without dependency injection, for the routes polled hardest."""
     services: Services = request.app.state.services
-    return services, await resolve_caller(services, request.headers.get("x-api-key"))
+    caller = await resolve_caller(services, request.headers.get("x-api-key"), request.method)
+    return services, caller
 
 
-async def resolve_caller(services: Services, x_api_key: str | None) -> keys.Caller:
-    """The key's caller, from the cache or the database; 401/403 otherwise."""
+async def resolve_caller(services: Services, x_api_key: str | None, method: str) -> keys.Caller:
+    """The key's caller, from the cache or the database; 401/403 otherwise, and 429 when the key
+    has spent its request budget for `method` (POSTs and reads are counted apart)."""
     if not x_api_key:
         raise Unauthorized("API key is required", code="missing_api_key")
     digest = keys.hash_key(x_api_key)
@@ -71,6 +77,8 @@ async def resolve_caller(services: Services, x_api_key: str | None) -> keys.Call
         services.callers.put(digest, outcome)
     if isinstance(outcome, Forbidden):
         raise outcome
+    limit = services.read_limit if method in ("GET", "HEAD") else services.submit_limit
+    limit.take(outcome.key_id)
     return outcome
 
 

@@ -57,7 +57,7 @@ def describe_validation(errors: list[dict[str, Any]]) -> tuple[str, str]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service_error(_: Request, exc: ServiceError) -> Response:
-        return error_response(exc.status, exc.message, exc.code, **exc.extra)
+        return error_response(exc.status, exc.message, exc.code, exc.headers, **exc.extra)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> Response:

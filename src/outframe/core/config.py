@@ -82,6 +82,14 @@ class Settings(BaseSettings):
     auth_cache_seconds: float = Field(
         1.0, ge=0, description="how long a checked API key is remembered; 0 = check every time"
     )
+    rate_limit_submits_per_second: float = Field(
+        20.0, ge=0, description="POST requests per second per API key; 0 = no limit"
+    )
+    rate_limit_submit_burst: int = Field(100, ge=1, description="POSTs a key may send at once")
+    rate_limit_reads_per_second: float = Field(
+        100.0, ge=0, description="GET requests per second per API key; 0 = no limit"
+    )
+    rate_limit_read_burst: int = Field(500, ge=1, description="GETs a key may send at once")
     default_max_concurrent_jobs: int = Field(3, ge=1)
     max_body_bytes: int = Field(32 * 1024 * 1024, ge=1024)
     max_image_pixels: int = Field(64_000_000, ge=1)

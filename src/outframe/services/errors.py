@@ -8,6 +8,7 @@ from typing import Any
 class ServiceError(Exception):
     status = 400
     code = "bad_request"
+    headers: dict[str, str] | None = None  # extra response headers
 
     def __init__(self, message: str, *, code: str | None = None, **extra: Any) -> None:
         super().__init__(message)
@@ -50,3 +51,12 @@ class Conflict(ServiceError):
 class PayloadTooLarge(ServiceError):
     status = 413
     code = "payload_too_large"
+
+
+class TooManyRequests(ServiceError):
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, retryAfter=retry_after)
+        self.headers = {"Retry-After": str(retry_after)}
