@@ -12,6 +12,8 @@ bench/out/outpaint_contact.png.
 from __future__ import annotations
 
 import argparse
+import ast
+import importlib
 import statistics
 import time
 from collections.abc import Callable
@@ -38,6 +40,7 @@ Method = Callable[[cases.Image, cases.Mask, Box], list[cases.Image]]
 class Scores:
     keep: list[bool] = field(default_factory=list)
     swd: list[float] = field(default_factory=list)
+    swd_levels: list[list[float]] = field(default_factory=list)
     lowfreq: list[float] = field(default_factory=list)
     seam: list[float] = field(default_factory=list)
     diversity: list[float] = field(default_factory=list)
@@ -83,7 +86,9 @@ def score(
 ) -> None:  # fmt: skip
     new = ~keep
     scores.keep.append(all(metrics.kept_exactly(r, canvas, keep) for r in results))
-    scores.swd.append(float(np.mean([metrics.swd(r, truth, new) for r in results])))
+    levels = np.mean([metrics.swd_levels(r, truth, new) for r in results], axis=0)
+    scores.swd_levels.append([float(v) for v in levels])
+    scores.swd.append(float(np.mean(levels)))
     scores.lowfreq.append(float(np.mean([metrics.lowfreq_psnr(r, truth, new) for r in results])))
     scores.seam.append(float(np.mean([metrics.seam_ratio(r, truth, keep) for r in results])))
     if len(results) > 1:
@@ -102,6 +107,10 @@ def print_table(ratio: float, size: int, names: list[str], table: dict[str, Scor
             f"{np.mean(s.lowfreq):8.2f} {np.mean(s.seam):6.2f} {div} "
             f"{statistics.median(s.seconds):8.3f}"
         )
+    print("SWD per pyramid level, finest band first, low-pass residual last: " + ", ".join(
+        f"{m} " + "/".join(f"{v:.1f}" for v in np.mean(s.swd_levels, axis=0))
+        for m, s in table.items()
+    ))  # fmt: skip
     ours = table["outframe"]
     baselines = {m: s for m, s in table.items() if m != "outframe"}
     if baselines:
@@ -144,6 +153,17 @@ def job_timing(size: int, names: list[str], threads: int) -> None:
     )
 
 
+def override(assignment: str) -> None:
+    """Set a constant of a classic engine module (outframe.engines.classic.MODULE) from
+    "MODULE.NAME=VALUE", VALUE a Python literal, for tuning runs."""
+    target, _, value = assignment.partition("=")
+    module_name, _, name = target.rpartition(".")
+    module = importlib.import_module(f"outframe.engines.classic.{module_name}")
+    if not module_name or not hasattr(module, name):
+        raise SystemExit(f"--set {assignment}: no constant {name!r} in that module")
+    setattr(module, name, ast.literal_eval(value))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=512)
@@ -153,7 +173,13 @@ def main() -> None:
     parser.add_argument("--no-patchmatch", action="store_true")
     parser.add_argument("--job-size", type=int, default=0, help="also time whole jobs at this S")
     parser.add_argument("--sheet", default=str(OUT / "outpaint_contact.png"))
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="MODULE.NAME=VALUE",
+        help="override a classic engine constant for this run, e.g. fill.LOW=0.08 (repeatable)",
+    )  # fmt: skip
     args = parser.parse_args()
+    for assignment in args.set:
+        override(assignment)
     names = cases.QUICK if args.quick else args.images.split(",")
     ratios = [float(r) for r in args.ratios.split(",")]
     found = methods(not args.no_patchmatch)

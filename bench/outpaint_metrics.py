@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from outframe.imaging.patches import sliced_wasserstein
+from outframe.imaging.patches import sliced_wasserstein_levels
 
 Image = NDArray[np.uint8]
 Mask = NDArray[np.bool_]
@@ -28,7 +28,12 @@ def kept_exactly(result: Image, canvas: Image, keep: Mask) -> bool:
 
 def swd(result: Image, truth: Image, new: Mask, seed: int = 0) -> float:
     """Sliced Wasserstein distance (x100, mean over levels) between 7x7 patches of the new area."""
-    return 100 * sliced_wasserstein(
+    return float(np.mean(swd_levels(result, truth, new, seed)))
+
+
+def swd_levels(result: Image, truth: Image, new: Mask, seed: int = 0) -> list[float]:
+    """The SWD of each pyramid level (x100), finest band first, the low-pass residual last."""
+    levels = sliced_wasserstein_levels(
         result,
         truth,
         new,
@@ -38,6 +43,7 @@ def swd(result: Image, truth: Image, new: Mask, seed: int = 0) -> float:
         directions=SWD_DIRECTIONS,
         seed=seed,
     )
+    return [100 * d for d in levels]
 
 
 def lowfreq_psnr(result: Image, truth: Image, new: Mask, factor: int = 16) -> float:

@@ -39,6 +39,26 @@ def sliced_wasserstein(
     """Mean over pyramid levels of the sliced Wasserstein distance between `patch`-square
     patches of `result` and `truth` at the same `samples` random positions inside `where`, each
     channel scaled by the truth's statistics; lower is closer."""
+    dists = sliced_wasserstein_levels(
+        result, truth, where, levels=levels, patch=patch, samples=samples,
+        directions=directions, seed=seed,
+    )  # fmt: skip
+    return float(np.mean(dists)) if dists else 0.0
+
+
+def sliced_wasserstein_levels(
+    result: NDArray[np.uint8],
+    truth: NDArray[np.uint8],
+    where: Mask,
+    *,
+    levels: int,
+    patch: int,
+    samples: int,
+    directions: int,
+    seed: int = 0,
+) -> list[float]:
+    """The distance of `sliced_wasserstein` for each pyramid level, finest first (levels with no
+    position inside `where` are left out)."""
     rng = np.random.default_rng(seed)
     r = patch // 2
     offsets = np.arange(patch)
@@ -63,4 +83,4 @@ def sliced_wasserstein(
         dirs = rng.standard_normal((a.shape[1], directions)).astype(np.float32)
         dirs /= np.linalg.norm(dirs, axis=0, keepdims=True)
         dists.append(float(np.abs(np.sort(a @ dirs, axis=0) - np.sort(b @ dirs, axis=0)).mean()))
-    return float(np.mean(dists)) if dists else 0.0
+    return dists
