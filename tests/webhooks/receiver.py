@@ -27,6 +27,7 @@ class Answer:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     hang: threading.Event | None = None  # wait for this before answering
+    drip: float | None = None  # send the headers a byte every this many seconds, never ending
 
 
 Script = Callable[[str, int], Answer]  # (path, how many requests that path had) -> answer
@@ -59,11 +60,26 @@ class Receiver:
                 answer = receiver.script(self.path, count)
                 if answer.hang is not None:
                     answer.hang.wait(60)
+                if answer.drip is not None:
+                    self._drip(answer.drip)
+                    return
                 self.send_response(answer.status)
                 for name, value in answer.headers.items():
                     self.send_header(name, value)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
+
+            def _drip(self, every: float) -> None:
+                """A slow-loris answer: a status line, then header bytes trickling out."""
+                self.close_connection = True
+                try:
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                    for _ in range(int(60 / every)):
+                        self.wfile.write(b"z")
+                        self.wfile.flush()
+                        time.sleep(every)
+                except OSError:
+                    pass
 
             def log_message(self, *args: object) -> None:
                 pass

@@ -16,7 +16,8 @@ import trustme
 from fastapi.testclient import TestClient
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from outframe.webhooks.transport import RecordingTransport, Reply
+from outframe.webhooks.addresses import AddressPolicy, parse_networks
+from outframe.webhooks.transport import HttpTransport, RecordingTransport, Reply
 from tests.conftest import Flow, services_of, wait_for
 from tests.webhooks.receiver import Answer, Receiver, Script, write_ca
 
@@ -199,6 +200,28 @@ def test_a_hanging_receiver_delays_nothing_else(
         assert time.monotonic() - start < 5
     finally:
         release.set()
+
+
+def test_an_attempt_ends_at_its_timeout_even_if_the_answer_trickles(
+    ca: trustme.CA, receiver: Callable[[Script], Receiver], tmp_path: Path
+) -> None:
+    """Each read gets a byte well within the timeout, so only a deadline on the whole attempt
+    ends it; before, this attempt lasted as long as the receiver kept dripping."""
+    rx = receiver(lambda path, _n: Answer(200, drip=0.2 if path == "/drip" else None))
+    policy = AddressPolicy(allow_networks=parse_networks("127.0.0.0/8"))
+    transport = HttpTransport(
+        policy, allow_http=False, timeout=1.5, ca_bundle=write_ca(ca, tmp_path)
+    )  # fmt: skip
+    try:
+        start = time.monotonic()
+        reply = transport.post(f"{rx.url}/drip", b"{}", {"Content-Type": "application/json"})
+        took = time.monotonic() - start
+        assert reply.status is None and reply.error == "timed out: no answer within 1.5 s"
+        assert 1.4 < took < 4, took
+        # The transport is still good for the next attempt.
+        assert transport.post(f"{rx.url}/ok", b"{}", {}).status == 200
+    finally:
+        transport.close()
 
 
 def test_progress_events_and_subscriptions(make_client: Callable[..., TestClient]) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
+import socket
 import ssl
 import threading
 import time
@@ -11,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -53,7 +56,12 @@ def parse_retry_after(value: str | None) -> float | None:
 class HttpTransport(WebhookTransport):
     """HTTPS out, with the address checked at every attempt and the connection made to exactly
     the address that was checked (the Host header and TLS name stay the URL's). Redirects are
-    never followed and proxy variables are ignored: either would route around the check."""
+    never followed and proxy variables are ignored: either would route around the check.
+
+    `timeout` bounds the whole attempt, not only each network operation (httpx's own timeouts
+    are per read, so a receiver that drips its answer a byte at a time would never trip them):
+    every attempt has its own connection, and a watchdog shuts its socket down at the deadline.
+    """
 
     def __init__(
         self,
@@ -65,6 +73,7 @@ class HttpTransport(WebhookTransport):
     ) -> None:
         self.policy = policy
         self.allow_http = allow_http
+        self.timeout = timeout
         context = ssl.create_default_context()
         if ca_bundle is not None:
             context.load_verify_locations(cafile=str(ca_bundle))
@@ -73,7 +82,8 @@ class HttpTransport(WebhookTransport):
             trust_env=False,
             follow_redirects=False,
             timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
+            # No connection is kept for reuse: each attempt's own is the one the watchdog can cut.
+            limits=httpx.Limits(max_connections=256, max_keepalive_connections=0),
         )
 
     def post(self, url: str, body: bytes, headers: dict[str, str]) -> Reply:
@@ -87,24 +97,62 @@ class HttpTransport(WebhookTransport):
         host_header = target.host if target.port == default_port else f"{target.host}:{target.port}"
         if ":" in target.host and target.port != default_port:
             host_header = f"[{target.host}]:{target.port}"
+        watchdog = _Watchdog(self.timeout)
         try:
             with self.client.stream(
                 "POST",
                 pinned,
                 content=body,
                 headers={**headers, "Host": host_header},
-                extensions={"sni_hostname": target.host},
+                extensions={"sni_hostname": target.host, "trace": watchdog.trace},
             ) as response:
                 # The body is not read: a receiver's answer is its status code.
                 retry = parse_retry_after(response.headers.get("retry-after"))
                 return Reply(status=response.status_code, retry_after=retry)
-        except httpx.TimeoutException:
-            return Reply(error="timed out")
         except httpx.HTTPError as exc:
+            if watchdog.fired or isinstance(exc, httpx.TimeoutException):
+                return Reply(error=f"timed out: no answer within {self.timeout:g} s")
             return Reply(error=f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+        finally:
+            watchdog.cancel()
 
     def close(self) -> None:
         self.client.close()
+
+
+class _Watchdog:
+    """Shuts the attempt's socket down once `seconds` have passed, which ends a read blocked on
+    it at once (closing it from another thread would not)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.fired = False
+        self._socket: socket.socket | None = None
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        """httpcore's trace hook: note the socket as soon as it is connected, and again once TLS
+        wraps it (the wrapping takes over the plain socket's file descriptor)."""
+        if event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
+            with self._lock:
+                self._socket = info["return_value"].get_extra_info("socket")
+                if self.fired:
+                    self._shutdown()
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        if self._socket is not None:
+            with contextlib.suppress(OSError):
+                self._socket.shutdown(socket.SHUT_RDWR)
 
 
 @dataclass
