@@ -21,7 +21,7 @@ Float = NDArray[np.float32]
 Mask = NDArray[np.bool_]
 
 LOW = 0.03  # scale of the low frequencies taken from the guide, as a fraction of the long side
-RAMP = 0.2  # distance over which the guide takes them over, as a fraction of the long side
+RAMP = 0.6  # distance over which the guide takes them over, as a fraction of the hole's depth
 SEAM = 2.0  # pixels of reflection next to the kept border
 NOISE = 14.0  # texture amplitude, in 8-bit levels, when nothing is known to copy from
 
@@ -48,7 +48,9 @@ class Filler:
         self.fade = np.exp(-dist / reach)[..., None].astype(np.float32)
         # The guide's low frequencies take over gradually, so nothing steps at the kept border
         # (pull-push is smooth, but it does not meet the kept pixels exactly).
-        self.ramp = np.clip(dist / (RAMP * max(height, width)), 0, 1)[..., None].astype(np.float32)
+        # (The hole's depth, not the canvas's size: a narrow zoom-out band is handed over sooner.)
+        ramp_px = max(1.0, RAMP * float(dist.max()))
+        self.ramp = np.clip(dist / ramp_px, 0, 1)[..., None].astype(np.float32)
         # The first pixels out continue the kept border by reflection, whose gradients across
         # it are natural; the quilt takes over within SEAM pixels.
         self.reflect = np.clip(1 - dist / SEAM, 0, 1)[..., None].astype(np.float32)
