@@ -198,3 +198,21 @@ def test_subject_weight_tells_texture_from_subject() -> None:
     hole = keep.copy()
     hole[60:90, 60:90] = False  # an interior hole: no verdict, the guards stay on
     assert subject_weight(texture, hole) == 1.0
+
+
+def test_a_straight_structure_crossing_the_border_continues_straight() -> None:
+    """A pole that leaves the kept image through its bottom edge goes on below it, in line,
+    for every seed (pieces just inside the border are offered as straight continuations)."""
+    rng = np.random.default_rng(3)
+    noise = cv2.GaussianBlur(rng.normal(0, 1, (160, 160)).astype(np.float32), (0, 0), 2)
+    image = np.clip(110 + 25 * noise / noise.std(), 0, 255).astype(np.uint8)
+    image = np.repeat(image[..., None], 3, axis=2)
+    image[:, 70:78] = 240  # the pole: columns 70-77
+    canvas = zoom_out(image, 2)
+    bottom = np.nonzero(canvas.keep)[0].max() + 1
+    # The pole on the canvas: where its kept pixels are in the last kept row.
+    pole = np.flatnonzero(canvas.pixels[bottom - 1, :, 0] > 200)
+    for out in ENGINE.fill(canvas, "", [1, 2, 3, 4], noop):
+        below = out[bottom + 2 : bottom + 14, :, 0].astype(np.float32)
+        profile = below.mean(axis=0)
+        assert profile[pole].min() > 200, profile[pole.min() - 4 : pole.max() + 5].round()

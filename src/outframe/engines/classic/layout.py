@@ -30,15 +30,8 @@ def mirror_layout(pixels: Float, keep: Mask, rng: np.random.Generator) -> Float:
     kept border reads a little of the hole.
     """
     height, width = keep.shape
-    hole = ~keep
-    _, found = cv2.distanceTransformWithLabels(
-        hole.astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
-    )
-    labels = np.asarray(found, np.int32)
-    # Labels number the kept pixels in row-major order; each hole pixel has its nearest one's.
-    ky, kx = np.nonzero(keep)
-    nearest = np.maximum(labels - 1, 0)
-    by, bx = ky[nearest].astype(np.float32), kx[nearest].astype(np.float32)
+    nearest = nearest_kept(keep)
+    by, bx = (v.astype(np.float32) for v in np.divmod(nearest, width))
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
     vy, vx = by - yy, bx - xx
     dist = np.hypot(vy, vx)
@@ -52,15 +45,27 @@ def mirror_layout(pixels: Float, keep: Mask, rng: np.random.Generator) -> Float:
     amp = WARP * fold * np.clip(dist / fold, 0, 1)
     src_y += amp * fbm(rng, height, width, base_cells=2, octaves=2)
     src_x += amp * fbm(rng, height, width, base_cells=2, octaves=2)
-    src_y, src_x = _inside(keep, labels, ky, kx, src_y, src_x)
+    src_y, src_x = _inside(keep, nearest, src_y, src_x)
     out = cv2.remap(pixels, src_x, src_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
     layout: Float = np.where(keep[..., None], pixels, out).astype(np.float32)
     return layout
 
 
-def _inside(
-    keep: Mask, labels: NDArray[np.int32], ky: Index, kx: Index, src_y: Float, src_x: Float
-) -> tuple[Float, Float]:
+def nearest_kept(keep: Mask) -> Index:
+    """For every pixel, the flat index of the nearest kept pixel (kept pixels: their own; all
+    zeros where nothing is kept)."""
+    kept = np.flatnonzero(keep)
+    if len(kept) == 0:
+        return np.zeros(keep.shape, np.intp)
+    _, labels = cv2.distanceTransformWithLabels(
+        (~keep).astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
+    )
+    # Labels number the kept pixels in row-major order; each pixel has its nearest one's.
+    found: Index = kept[np.maximum(np.asarray(labels, np.intp) - 1, 0)]
+    return found
+
+
+def _inside(keep: Mask, nearest: Index, src_y: Float, src_x: Float) -> tuple[Float, Float]:
     """Sources that the warp pushed off the kept pixels, mirrored back in (or clamped)."""
     height, width = keep.shape
 
@@ -71,8 +76,7 @@ def _inside(
         return ok, iy, ix
 
     ok, iy, ix = readable(src_y, src_x)
-    near = np.maximum(labels[iy, ix] - 1, 0)
-    ny, nx = ky[near].astype(np.float32), kx[near].astype(np.float32)
+    ny, nx = (v.astype(np.float32) for v in np.divmod(nearest[iy, ix], width))
     my, mx = 2 * ny - src_y, 2 * nx - src_x
     back, _, _ = readable(my, mx)
     fy = np.where(ok, src_y, np.where(back, my, ny)).astype(np.float32)

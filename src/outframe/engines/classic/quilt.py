@@ -5,13 +5,14 @@ border first, each cell copies an unwarped, unmirrored piece of the kept image: 
 best agrees with what is already there (kept pixels or earlier cells) on a strip around the
 cell, whose source lies in the outer band and is not much busier than what surrounds the cell,
 so that the subject in the middle of the image is not repeated (guards dropped when the kept image
-is a stationary texture, see texture.py). (The low-frequency guide is left out of the choice on
-purpose: asking every piece to match a smooth extrapolation's colour picks the pieces nearest the
-average colour, and the fill's colours then spread less than a real picture's; fill.py hands the
-lowest frequencies to the guide after the quilt instead.) Each piece
-is shifted in colour to agree with its placed neighbours, the cells are cross-faded into each
-other without losing contrast (blend.py), and (in fill.py) a membrane cancels what mismatch is
-left at the kept border.
+is a stationary texture, see texture.py). Cells next to the border are also offered the piece just
+inside it moved straight out, so that lines leaving the kept image go on in line. (The
+low-frequency guide is left out of the choice on purpose: asking every piece to match a smooth
+extrapolation's colour picks the pieces nearest the average colour, and the fill's colours then
+spread less than a real picture's; fill.py hands the lowest frequencies to the guide after the
+quilt instead.) Each piece is shifted in colour to agree with its placed neighbours, the cells
+are cross-faded into each other without losing contrast (blend.py), and (in fill.py) a membrane
+cancels what mismatch is left at the kept border.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from numpy.typing import NDArray
 
 from outframe.engines.classic.blend import blend_pieces
 from outframe.engines.classic.cells import cell_members, voronoi_cells
+from outframe.engines.classic.layout import nearest_kept
 from outframe.engines.classic.pullpush import pull_push, wide_blur
 
 Float = NDArray[np.float32]
@@ -39,6 +41,7 @@ DEPTH_WEIGHT = 1500.0  # cost of a source at the band's inner edge, in squared 8
 ENERGY_WEIGHT = 300.0  # cost per squared unit of detail above BUSY times what is around
 BUSY = 1.2
 FEATHER = 0.5  # cross-fade width, as a fraction of the strip margin
+STRAIGHT = (-4, -2, 0, 2, 4)  # sideways adjustments of a straight continuation, in pixels
 OFFSET_LIMIT = 24.0  # largest colour shift of a piece towards its neighbours, in 8-bit levels
 
 
@@ -55,6 +58,7 @@ class Quilting:
     deepest: float  # the depth of the kept pixel furthest from the hole
     cell: int  # cell size, in pixels
     subject: float  # how much the costs guard against repeating a subject (0 to 1)
+    nearest: NDArray[np.intp]  # flat index of the nearest kept pixel, for every pixel
 
 
 def plan(image: Float, keep: Mask, subject: float = 1.0) -> Quilting:
@@ -73,7 +77,8 @@ def plan(image: Float, keep: Mask, subject: float = 1.0) -> Quilting:
     # (three channels, as cv2.resize drops a single trailing one)
     expected = pull_push(np.repeat(energy[..., None], 3, axis=2), near.astype(np.float32))[..., 0]
     expected = wide_blur(expected, cell)
-    return Quilting(image, keep, depth, energy, expected, band, deepest, cell, subject)
+    nearest = nearest_kept(keep)
+    return Quilting(image, keep, depth, energy, expected, band, deepest, cell, subject, nearest)
 
 
 def _readable(q: Quilting, y: Index, x: Index) -> Mask:
@@ -127,6 +132,9 @@ def quilt(q: Quilting, rng: np.random.Generator) -> tuple[Float, Mask, Float, Ma
         anchor = kept[rng.integers(lo, hi, CANDIDATES)]
         ay, ax = np.divmod(anchor, width)
         ty, tx = ay - my, ax - mx
+        if float(dist[members[c]].min()) <= margin:  # next to the kept border
+            straight_y, straight_x = _straight_on(q, my, mx, radius)
+            ty, tx = np.concatenate([ty, straight_y]), np.concatenate([tx, straight_x])
         # What is next to the cell, but never less than the kept border suggests: measured on
         # earlier cells alone, the expected detail would drift down cell after cell.
         around = float(q.expected[cover_y, cover_x].mean())
@@ -146,6 +154,22 @@ def quilt(q: Quilting, rng: np.random.Generator) -> tuple[Float, Mask, Float, Ma
         filled[cy, cx] = True
     out, said, reached = _feather(q, out, ids, shifts, offsets, placed, members, margin)
     return out, hole & ~filled, said, reached
+
+
+def _straight_on(q: Quilting, my: int, mx: int, radius: float) -> tuple[Index, Index]:
+    """Extra candidate shifts for a cell next to the kept border: the piece just inside the
+    border, moved straight out across it (and a little further in, and a few pixels sideways),
+    so that a pole, a trunk or an edge that leaves the kept image goes on in line, where the
+    random candidates would put it back with a kink or not at all."""
+    width = q.keep.shape[1]
+    ky, kx = divmod(int(q.nearest[my, mx]), width)
+    gap = max(1e-6, float(np.hypot(ky - my, kx - mx)))
+    inward_y, inward_x = (ky - my) / gap, (kx - mx) / gap
+    reach = gap + radius + 1 + np.array([0.0, 0.5 * radius])[:, None]
+    side = np.array(STRAIGHT, np.float64)[None, :]
+    shift_y = np.rint(inward_y * reach - inward_x * side).astype(np.intp).ravel()
+    shift_x = np.rint(inward_x * reach + inward_y * side).astype(np.intp).ravel()
+    return shift_y, shift_x
 
 
 def _costs(
