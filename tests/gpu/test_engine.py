@@ -16,7 +16,7 @@ from outframe.engines.diffusion.pipelines import FAULT_ENV
 from outframe.imaging import canvas as geometry
 from outframe.imaging.codec import RGB
 from outframe.services.runner import JobAborted
-from tests.gpu.tiny_models import build_flux
+from tests.gpu.tiny_models import build_flux, build_flux_fill, build_sd3
 
 
 @pytest.fixture(scope="module")
@@ -255,5 +255,76 @@ def test_a_flux_model_runs_every_task(tmp_path: Path, monkeypatch: pytest.Monkey
             assert np.array_equal(image[canvas.keep], canvas.pixels[canvas.keep])
         varied = made.vary(images[0], "a fox", [5, 6], lambda _: None)
         assert [image.shape for image in varied] == [(64, 96, 3)] * 2 and distinct(varied)
+    finally:
+        made.close()
+
+
+def fill_canvases() -> list[geometry.Canvas]:
+    return [
+        geometry.zoom_out(photo(64, 48), 2.0),
+        geometry.pan(photo(75, 49), "left"),  # odd, non-square
+        geometry.repaint(photo(64, 64), np.pad(np.ones((20, 20), bool), 22)),
+    ]
+
+
+def assert_fills(made: DiffusionEngine, canvas: geometry.Canvas) -> None:
+    images = made.fill(canvas, "a coast --ar 4:3", [5, 6, 7, 8], lambda _: None)
+    assert [image.shape for image in images] == [canvas.pixels.shape] * 4
+    for image in images:
+        assert np.array_equal(image[canvas.keep], canvas.pixels[canvas.keep])
+    assert distinct([image[~canvas.keep] for image in images])
+
+
+def test_an_sd3_model_runs_every_task(tmp_path: Path) -> None:
+    """Stable Diffusion 3 as the text model: fills run its weights in
+    StableDiffusion3InpaintPipeline, variations in StableDiffusion3Img2ImgPipeline."""
+    made = DiffusionEngine(
+        Settings(
+            engine="diffusers",
+            diffusers_model=build_sd3(tmp_path / "sd3"),
+            diffusers_steps=2,
+            diffusers_size=64,
+            diffusers_cpu_threads=1,
+        )
+    )
+    made.start()
+    try:
+        assert made._ready is not None
+        assert made._ready.pipelines == (
+            "StableDiffusion3Pipeline",
+            "StableDiffusion3Img2ImgPipeline",
+            "StableDiffusion3InpaintPipeline",
+        )
+        steps: list[float] = []
+        images = made.generate("a red fox", 96, 64, [1, 2, 3, 4], steps.append)
+        assert [image.shape for image in images] == [(64, 96, 3)] * 4 and distinct(images)
+        assert steps == sorted(steps) and steps[-1] == 1.0
+        for canvas in fill_canvases():
+            assert_fills(made, canvas)
+        varied = made.vary(images[0], "a fox", [5, 6, 7, 8], lambda _: None)
+        assert [image.shape for image in varied] == [(64, 96, 3)] * 4 and distinct(varied)
+    finally:
+        made.close()
+
+
+def test_a_flux_fill_model_fills(tmp_path: Path) -> None:
+    """FLUX.1 Fill as the inpainting model next to a FLUX.1 text model: its transformer takes
+    the mask and the masked image's latents alongside the noisy latents."""
+    made = DiffusionEngine(
+        Settings(
+            engine="diffusers",
+            diffusers_model=build_flux(tmp_path / "flux"),
+            diffusers_inpaint_model=build_flux_fill(tmp_path / "flux-fill"),
+            diffusers_steps=2,
+            diffusers_size=64,
+            diffusers_cpu_threads=1,
+        )
+    )
+    made.start()
+    try:
+        assert made._ready is not None
+        assert made._ready.pipelines == ("FluxPipeline", "FluxImg2ImgPipeline", "FluxFillPipeline")
+        for canvas in fill_canvases():
+            assert_fills(made, canvas)
     finally:
         made.close()

@@ -6,14 +6,18 @@ from __future__ import annotations
 import json
 import string
 from pathlib import Path
+from typing import Any
 
 import torch
 from diffusers import (
     AutoencoderKL,
     DDIMScheduler,
     FlowMatchEulerDiscreteScheduler,
+    FluxFillPipeline,
     FluxPipeline,
     FluxTransformer2DModel,
+    SD3Transformer2DModel,
+    StableDiffusion3Pipeline,
     StableDiffusionInpaintPipeline,
     StableDiffusionPipeline,
     UNet2DConditionModel,
@@ -24,6 +28,7 @@ from tokenizers.pre_tokenizers import Whitespace
 from transformers import (
     CLIPTextConfig,
     CLIPTextModel,
+    CLIPTextModelWithProjection,
     CLIPTokenizer,
     PreTrainedTokenizerFast,
     T5Config,
@@ -100,8 +105,8 @@ def build_inpainting(folder: Path) -> Path:
     return folder
 
 
-def _clip_text_encoder(vocab_size: int) -> CLIPTextModel:
-    config = CLIPTextConfig(
+def _clip_config(vocab_size: int) -> CLIPTextConfig:
+    return CLIPTextConfig(
         bos_token_id=0,
         eos_token_id=1,
         pad_token_id=1,
@@ -112,14 +117,18 @@ def _clip_text_encoder(vocab_size: int) -> CLIPTextModel:
         vocab_size=vocab_size,
         projection_dim=32,
     )
-    return CLIPTextModel(config)
 
 
-def build_flux(folder: Path) -> Path:
-    """A tiny FLUX.1-shaped pipeline: CLIP and T5 text encoders (a word-level tokenizer the test
-    writes stands in for T5's), a one-block flux transformer, a one-level VAE."""
-    torch.manual_seed(0)
-    clip_tokenizer = write_tokenizer(folder.with_name(f"{folder.name}-vocab"))
+def _clip_text_encoder(vocab_size: int) -> CLIPTextModel:
+    return CLIPTextModel(_clip_config(vocab_size))
+
+
+def _clip_with_projection(vocab_size: int) -> CLIPTextModelWithProjection:
+    return CLIPTextModelWithProjection(_clip_config(vocab_size))
+
+
+def _t5(d_model: int) -> tuple[PreTrainedTokenizerFast, T5EncoderModel]:
+    """A T5 encoder and, standing in for T5's tokenizer, a word-level one over single letters."""
     words = {"<pad>": 0, "</s>": 1, "<unk>": 2}
     for char in string.ascii_lowercase:
         words[char] = len(words)
@@ -135,7 +144,7 @@ def build_flux(folder: Path) -> Path:
     t5 = T5EncoderModel(
         T5Config(
             vocab_size=len(words),
-            d_model=32,
+            d_model=d_model,
             d_kv=8,
             d_ff=37,
             num_layers=2,
@@ -145,9 +154,32 @@ def build_flux(folder: Path) -> Path:
             decoder_start_token_id=0,
         )
     )
-    transformer = FluxTransformer2DModel(
+    return t5_tokenizer, t5
+
+
+def _one_level_vae(latent_channels: int) -> AutoencoderKL:
+    """A VAE that keeps the pixel grid (vae_scale_factor 1), as diffusers' own FLUX/SD3 tests."""
+    return AutoencoderKL(
+        sample_size=32,
+        in_channels=3,
+        out_channels=3,
+        block_out_channels=(4,),
+        layers_per_block=1,
+        latent_channels=latent_channels,
+        norm_num_groups=1,
+        use_quant_conv=False,
+        use_post_quant_conv=False,
+        shift_factor=0.0609,
+        scaling_factor=1.5035,
+    )
+
+
+def _flux_components(folder: Path, **transformer: Any) -> dict[str, Any]:
+    torch.manual_seed(0)
+    clip_tokenizer = write_tokenizer(folder.with_name(f"{folder.name}-vocab"))
+    t5_tokenizer, t5 = _t5(32)
+    flux = FluxTransformer2DModel(
         patch_size=1,
-        in_channels=4,
         num_layers=1,
         num_single_layers=1,
         attention_head_dim=16,
@@ -155,27 +187,66 @@ def build_flux(folder: Path) -> Path:
         joint_attention_dim=32,
         pooled_projection_dim=32,
         axes_dims_rope=(4, 4, 8),
+        **transformer,
     )
-    vae = AutoencoderKL(
+    vae = _one_level_vae(1)
+    return {
+        "scheduler": FlowMatchEulerDiscreteScheduler(),
+        "vae": vae,
+        "text_encoder": _clip_text_encoder(len(clip_tokenizer)),
+        "tokenizer": clip_tokenizer,
+        "text_encoder_2": t5,
+        "tokenizer_2": t5_tokenizer,
+        "transformer": flux,
+    }
+
+
+def build_flux(folder: Path) -> Path:
+    """A tiny FLUX.1-shaped pipeline: CLIP and T5 text encoders (a word-level tokenizer the test
+    writes stands in for T5's), a one-block flux transformer, a one-level VAE."""
+    FluxPipeline(**_flux_components(folder, in_channels=4)).save_pretrained(folder)
+    return folder
+
+
+def build_flux_fill(folder: Path) -> Path:
+    """A tiny FLUX.1 Fill pipeline. Its transformer takes, per packed (2x2) latent token, the
+    noisy latents (1 latent channel x 4), the masked image's latents (1 x 4) and the mask at
+    the VAE's factor (1 x 1 x 4, the factor being 1 here): 12 channels in, 4 out; guidance
+    distilled, as FLUX.1 Fill [dev] is."""
+    components = _flux_components(folder, in_channels=12, out_channels=4, guidance_embeds=True)
+    FluxFillPipeline(**components).save_pretrained(folder)
+    return folder
+
+
+def build_sd3(folder: Path) -> Path:
+    """A tiny Stable Diffusion 3 pipeline: two CLIP encoders with projection (their pooled
+    outputs, 2 x 32, are the transformer's pooled projection; their hidden states, 2 x 32, are
+    padded to T5's 64), a T5 encoder, a one-layer MMDiT over 2x2 patches, and a one-level VAE
+    with 16 latent channels, as SD3's: its inpainting pipeline takes no other latent width."""
+    torch.manual_seed(0)
+    clip_tokenizer = write_tokenizer(folder.with_name(f"{folder.name}-vocab"))
+    t5_tokenizer, t5 = _t5(64)
+    transformer = SD3Transformer2DModel(
         sample_size=32,
-        in_channels=3,
-        out_channels=3,
-        block_out_channels=(4,),
-        layers_per_block=1,
-        latent_channels=1,
-        norm_num_groups=1,
-        use_quant_conv=False,
-        use_post_quant_conv=False,
-        shift_factor=0.0609,
-        scaling_factor=1.5035,
+        patch_size=2,
+        in_channels=16,
+        out_channels=16,
+        num_layers=1,
+        attention_head_dim=8,
+        num_attention_heads=4,
+        caption_projection_dim=32,
+        joint_attention_dim=64,
+        pooled_projection_dim=64,
     )
-    FluxPipeline(
-        scheduler=FlowMatchEulerDiscreteScheduler(),
-        vae=vae,
-        text_encoder=_clip_text_encoder(len(clip_tokenizer)),
+    StableDiffusion3Pipeline(
+        scheduler=FlowMatchEulerDiscreteScheduler(shift=3.0),
+        vae=_one_level_vae(16),
+        text_encoder=_clip_with_projection(len(clip_tokenizer)),
         tokenizer=clip_tokenizer,
-        text_encoder_2=t5,
-        tokenizer_2=t5_tokenizer,
+        text_encoder_2=_clip_with_projection(len(clip_tokenizer)),
+        tokenizer_2=clip_tokenizer,
+        text_encoder_3=t5,
+        tokenizer_3=t5_tokenizer,
         transformer=transformer,
     ).save_pretrained(folder)
     return folder
