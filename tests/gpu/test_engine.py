@@ -21,16 +21,7 @@ from tests.gpu.tiny_models import build_flux, build_flux_fill, build_sd3
 
 @pytest.fixture(scope="module")
 def engine(tiny_models: tuple[Path, Path]) -> Iterator[DiffusionEngine]:
-    text, inpaint = tiny_models
-    settings = Settings(
-        engine="diffusers",
-        diffusers_model=text,
-        diffusers_inpaint_model=inpaint,
-        diffusers_steps=2,
-        diffusers_cpu_threads=1,
-    )
-    made = DiffusionEngine(settings)
-    made.start()
+    made = engine_with(*tiny_models)
     yield made
     made.close()
 
@@ -140,16 +131,16 @@ def test_scheduled_steps_run_the_steps_asked_for(steps: int, strength: float) ->
 
 
 def engine_with(
-    tiny_models: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, fault: str = "", steps: int = 2
+    text: Path, inpaint: Path | None = None, *, steps: int = 2, size: int = 0
 ) -> DiffusionEngine:
-    if fault:
-        monkeypatch.setenv(FAULT_ENV, fault)  # the spawned worker inherits it
+    """A started engine on tiny models (one torch thread, `steps` steps)."""
     made = DiffusionEngine(
         Settings(
             engine="diffusers",
-            diffusers_model=tiny_models[0],
-            diffusers_inpaint_model=tiny_models[1],
+            diffusers_model=text,
+            diffusers_inpaint_model=inpaint,
             diffusers_steps=steps,
+            diffusers_size=size,
             diffusers_cpu_threads=1,
         )
     )
@@ -160,7 +151,8 @@ def engine_with(
 def test_a_device_error_replaces_the_worker(
     tiny_models: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    made = engine_with(tiny_models, monkeypatch, fault="device")
+    monkeypatch.setenv(FAULT_ENV, "device")  # the spawned worker inherits it
+    made = engine_with(*tiny_models)
     try:
         first = made._worker
         with pytest.raises(EngineError, match=r"device error .*illegal memory access"):
@@ -174,9 +166,9 @@ def test_a_device_error_replaces_the_worker(
 
 
 def test_close_neither_waits_for_a_running_job_nor_starts_a_worker(
-    tiny_models: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+    tiny_models: tuple[Path, Path],
 ) -> None:
-    made = engine_with(tiny_models, monkeypatch, steps=300)
+    made = engine_with(*tiny_models, steps=300)
     running = threading.Event()
     results: dict[str, object] = {}
 
@@ -202,11 +194,11 @@ def test_close_neither_waits_for_a_running_job_nor_starts_a_worker(
 
 
 def test_a_worker_lost_after_close_leaves_the_job_for_a_retry(
-    tiny_models: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+    tiny_models: tuple[Path, Path],
 ) -> None:
     """At exit the server's worker process goes down with it: the running job must not be
     failed (and refunded) for that, but left for its lease to lapse and be retried."""
-    made = engine_with(tiny_models, monkeypatch, steps=300)
+    made = engine_with(*tiny_models, steps=300)
     running = threading.Event()
     outcome: list[BaseException] = []
 
@@ -227,20 +219,10 @@ def test_a_worker_lost_after_close_leaves_the_job_for_a_retry(
     assert len(outcome) == 1 and isinstance(outcome[0], EngineClosed)
 
 
-def test_a_flux_model_runs_every_task(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_flux_model_runs_every_task(tmp_path: Path) -> None:
     """The FLUX.1 family through the same engine (text model only: fills run its weights in
     FluxInpaintPipeline, variations in FluxImg2ImgPipeline), on a non-square image."""
-    text = build_flux(tmp_path / "flux")
-    made = DiffusionEngine(
-        Settings(
-            engine="diffusers",
-            diffusers_model=text,
-            diffusers_steps=2,
-            diffusers_size=64,
-            diffusers_cpu_threads=1,
-        )
-    )
-    made.start()
+    made = engine_with(build_flux(tmp_path / "flux"), size=64)
     try:
         assert made._ready is not None
         assert made._ready.pipelines == (
@@ -278,16 +260,7 @@ def assert_fills(made: DiffusionEngine, canvas: geometry.Canvas) -> None:
 def test_an_sd3_model_runs_every_task(tmp_path: Path) -> None:
     """Stable Diffusion 3 as the text model: fills run its weights in
     StableDiffusion3InpaintPipeline, variations in StableDiffusion3Img2ImgPipeline."""
-    made = DiffusionEngine(
-        Settings(
-            engine="diffusers",
-            diffusers_model=build_sd3(tmp_path / "sd3"),
-            diffusers_steps=2,
-            diffusers_size=64,
-            diffusers_cpu_threads=1,
-        )
-    )
-    made.start()
+    made = engine_with(build_sd3(tmp_path / "sd3"), size=64)
     try:
         assert made._ready is not None
         assert made._ready.pipelines == (
@@ -310,17 +283,9 @@ def test_an_sd3_model_runs_every_task(tmp_path: Path) -> None:
 def test_a_flux_fill_model_fills(tmp_path: Path) -> None:
     """FLUX.1 Fill as the inpainting model next to a FLUX.1 text model: its transformer takes
     the mask and the masked image's latents alongside the noisy latents."""
-    made = DiffusionEngine(
-        Settings(
-            engine="diffusers",
-            diffusers_model=build_flux(tmp_path / "flux"),
-            diffusers_inpaint_model=build_flux_fill(tmp_path / "flux-fill"),
-            diffusers_steps=2,
-            diffusers_size=64,
-            diffusers_cpu_threads=1,
-        )
+    made = engine_with(
+        build_flux(tmp_path / "flux"), build_flux_fill(tmp_path / "flux-fill"), size=64
     )
-    made.start()
     try:
         assert made._ready is not None
         assert made._ready.pipelines == ("FluxPipeline", "FluxImg2ImgPipeline", "FluxFillPipeline")

@@ -1,6 +1,6 @@
 """Patch statistics: a sliced Wasserstein distance between small patches of Laplacian pyramids
 (Karras et al. 2018, ProGAN). The outpaint benchmark's SWD metric and the classic engine's
-texture check are this one function with different sizes."""
+texture check are this one function with different sizes (each takes the mean over levels)."""
 
 from __future__ import annotations
 
@@ -25,27 +25,6 @@ def laplacian_pyramid(image: NDArray[np.uint8], levels: int) -> list[Float]:
     return out
 
 
-def sliced_wasserstein(
-    result: NDArray[np.uint8],
-    truth: NDArray[np.uint8],
-    where: Mask,
-    *,
-    levels: int,
-    patch: int,
-    samples: int,
-    directions: int,
-    seed: int = 0,
-) -> float:
-    """Mean over pyramid levels of the sliced Wasserstein distance between `patch`-square
-    patches of `result` and `truth` at the same `samples` random positions inside `where`, each
-    channel scaled by the truth's statistics; lower is closer."""
-    dists = sliced_wasserstein_levels(
-        result, truth, where, levels=levels, patch=patch, samples=samples,
-        directions=directions, seed=seed,
-    )  # fmt: skip
-    return float(np.mean(dists)) if dists else 0.0
-
-
 def sliced_wasserstein_levels(
     result: NDArray[np.uint8],
     truth: NDArray[np.uint8],
@@ -57,8 +36,10 @@ def sliced_wasserstein_levels(
     directions: int,
     seed: int = 0,
 ) -> list[float]:
-    """The distance of `sliced_wasserstein` for each pyramid level, finest first (levels with no
-    position inside `where` are left out)."""
+    """For each pyramid level, finest first, the sliced Wasserstein distance between
+    `patch`-square patches of `result` and `truth` at the same `samples` random positions inside
+    `where`, each channel scaled by the truth's statistics; lower is closer. Levels with no
+    position inside `where` are left out."""
     rng = np.random.default_rng(seed)
     r = patch // 2
     offsets = np.arange(patch)
