@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -219,28 +219,6 @@ def test_a_worker_lost_after_close_leaves_the_job_for_a_retry(
     assert len(outcome) == 1 and isinstance(outcome[0], EngineClosed)
 
 
-def test_a_flux_model_runs_every_task(tmp_path: Path) -> None:
-    """The FLUX.1 family through the same engine (text model only: fills run its weights in
-    FluxInpaintPipeline, variations in FluxImg2ImgPipeline), on a non-square image."""
-    made = engine_with(build_flux(tmp_path / "flux"), size=64)
-    try:
-        assert made._ready is not None
-        assert made._ready.pipelines == (
-            "FluxPipeline",
-            "FluxImg2ImgPipeline",
-            "FluxInpaintPipeline",
-        )
-        images = made.generate("a red fox", 96, 64, [1, 2], lambda _: None)
-        assert [image.shape for image in images] == [(64, 96, 3)] * 2 and distinct(images)
-        canvas = geometry.zoom_out(images[0], 2.0)
-        for image in made.fill(canvas, "a fox", [3, 4], lambda _: None):
-            assert np.array_equal(image[canvas.keep], canvas.pixels[canvas.keep])
-        varied = made.vary(images[0], "a fox", [5, 6], lambda _: None)
-        assert [image.shape for image in varied] == [(64, 96, 3)] * 2 and distinct(varied)
-    finally:
-        made.close()
-
-
 def fill_canvases() -> list[geometry.Canvas]:
     return [
         geometry.zoom_out(photo(64, 48), 2.0),
@@ -257,17 +235,31 @@ def assert_fills(made: DiffusionEngine, canvas: geometry.Canvas) -> None:
     assert distinct([image[~canvas.keep] for image in images])
 
 
-def test_an_sd3_model_runs_every_task(tmp_path: Path) -> None:
-    """Stable Diffusion 3 as the text model: fills run its weights in
-    StableDiffusion3InpaintPipeline, variations in StableDiffusion3Img2ImgPipeline."""
-    made = engine_with(build_sd3(tmp_path / "sd3"), size=64)
+@pytest.mark.parametrize(
+    ("build", "pipelines"),
+    [
+        (build_flux, ("FluxPipeline", "FluxImg2ImgPipeline", "FluxInpaintPipeline")),
+        (
+            build_sd3,
+            (
+                "StableDiffusion3Pipeline",
+                "StableDiffusion3Img2ImgPipeline",
+                "StableDiffusion3InpaintPipeline",
+            ),
+        ),
+    ],
+    ids=["flux", "sd3"],
+)
+def test_a_text_model_family_runs_every_task(
+    tmp_path: Path, build: Callable[[Path], Path], pipelines: tuple[str, str, str]
+) -> None:
+    """FLUX.1 and Stable Diffusion 3 through the same engine, text model only: fills run its
+    weights in the family's inpainting pipeline, variations in its image-to-image one; on
+    non-square and odd-sized canvases."""
+    made = engine_with(build(tmp_path / "model"), size=64)
     try:
         assert made._ready is not None
-        assert made._ready.pipelines == (
-            "StableDiffusion3Pipeline",
-            "StableDiffusion3Img2ImgPipeline",
-            "StableDiffusion3InpaintPipeline",
-        )
+        assert made._ready.pipelines == pipelines
         steps: list[float] = []
         images = made.generate("a red fox", 96, 64, [1, 2, 3, 4], steps.append)
         assert [image.shape for image in images] == [(64, 96, 3)] * 4 and distinct(images)
