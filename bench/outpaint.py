@@ -127,9 +127,11 @@ def print_table(ratio: float, size: int, names: list[str], table: dict[str, Scor
                 table["patchmatch"].seconds
             )
             print(f"outframe time per candidate = 1/{1 / ratio_pm:.1f} of patchmatch's")
-    print("per image SWD: " + ", ".join(
-        f"{n} " + "/".join(f"{table[m].swd[i]:.1f}" for m in table) for i, n in enumerate(names)
-    ) + f"  ({'/'.join(table)})")  # fmt: skip
+    for label, metric in (("SWD", "swd"), ("lowfreq", "lowfreq")):
+        print(f"per image {label}: " + ", ".join(
+            f"{n} " + "/".join(f"{getattr(table[m], metric)[i]:.1f}" for m in table)
+            for i, n in enumerate(names)
+        ) + f"  ({'/'.join(table)})")  # fmt: skip
 
 
 def job_timing(size: int, names: list[str], threads: int) -> None:
