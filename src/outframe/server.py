@@ -27,7 +27,12 @@ def welcome(settings: Settings) -> str:
                     f"outframe on {base} (data in {settings.data_dir.resolve()})\n"
                     "create a key with: outframe keys create --name NAME --credits 1000"
                 )
-            _, plaintext = keys.create_key(session, name="starter", credits_=WELCOME_CREDITS)
+            _, plaintext = keys.create_key(
+                session,
+                name="starter",
+                credits_=WELCOME_CREDITS,
+                max_concurrent_jobs=settings.default_max_concurrent_jobs,
+            )
     finally:
         db.dispose()
     return "\n".join(

@@ -60,6 +60,7 @@ def build_services(
         job_timeout_seconds=settings.job_timeout_seconds,
         max_attempts=settings.max_attempts,
         outbox=outbox,
+        max_canvas_pixels=settings.max_canvas_pixels,
     )
     engine = engine or load_engine(settings)
     if queue is None and settings.queue == "celery":

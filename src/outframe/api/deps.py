@@ -83,4 +83,6 @@ async def resolve_caller(services: Services, x_api_key: str | None, method: str)
 
 
 CallerDep = Annotated[keys.Caller, Depends(get_caller)]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+IdempotencyKey = Annotated[
+    str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)
+]

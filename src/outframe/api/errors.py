@@ -29,6 +29,12 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts)
 
 
+# What pydantic says when the body is not a JSON object (a form, raw bytes, a JSON list, ...).
+_NOT_AN_OBJECT = {"model_attributes_type", "model_type", "dict_type"}
+# FastAPI's answer to a body it could not decode at all (invalid UTF-8, nesting too deep).
+_UNPARSABLE = "There was an error parsing the body"
+
+
 def describe_validation(errors: list[dict[str, Any]]) -> tuple[str, str]:
     """A human message and a code for pydantic's errors."""
     first = errors[0]
@@ -46,6 +52,11 @@ def describe_validation(errors: list[dict[str, Any]]) -> tuple[str, str]:
         return f"action is required; one of: {', '.join(ACTION_NAMES)}", "unknown_action"
     if kind == "missing" and first.get("loc") == ("body",):
         return "the request body is required (JSON)", "invalid_request"
+    if kind in _NOT_AN_OBJECT and first.get("loc") == ("body",):
+        return (
+            "the request body must be a JSON object, sent with Content-Type: application/json",
+            "invalid_request",
+        )
     messages = []
     for err in errors[:5]:
         field = _field(tuple(err.get("loc", ())))
@@ -66,10 +77,26 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http_error(_: Request, exc: HTTPException) -> Response:
+        if exc.status_code == 400 and exc.detail == _UNPARSABLE:
+            return error_response(
+                400,
+                "the request body could not be read: send UTF-8 JSON with "
+                "Content-Type: application/json",
+                "malformed_json",
+            )
         codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
         return error_response(
             exc.status_code,
             str(exc.detail),
             codes.get(exc.status_code, "http_error"),
             headers=dict(exc.headers or {}),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> Response:
+        # A bug: still answer JSON, as every error is; Starlette logs the traceback after this.
+        return error_response(
+            500,
+            f"internal error ({type(exc).__name__}); the server log has the details",
+            "internal_error",
         )

@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     default_max_concurrent_jobs: int = Field(3, ge=1)
     max_body_bytes: int = Field(32 * 1024 * 1024, ge=1024)
     max_image_pixels: int = Field(64_000_000, ge=1)
+    max_canvas_pixels: int = Field(
+        16_777_216, ge=1, description="largest image an outpaint, pan or inpaint may make"
+    )
     retention_days: float = Field(90, gt=0, description="days images are kept after a job ends")
 
     webhook_allow_http: bool = Field(False, description="allow http:// webhook URLs (development)")

@@ -26,11 +26,15 @@ class Canvas:
         return width, height
 
 
+def zoom_inner_size(width: int, height: int, ratio: float) -> tuple[int, int]:
+    """The size the image is shrunk to inside a zoom-out canvas of its own size."""
+    return max(1, round(width / ratio)), max(1, round(height / ratio))
+
+
 def zoom_out(image: RGB, ratio: float) -> Canvas:
     """Midjourney's Zoom Out: same size, the image area-downscaled by 1/ratio in the centre."""
     height, width = image.shape[:2]
-    inner_w = max(1, round(width / ratio))
-    inner_h = max(1, round(height / ratio))
+    inner_w, inner_h = zoom_inner_size(width, height, ratio)
     small = cv2.resize(image, (inner_w, inner_h), interpolation=cv2.INTER_AREA)
     x0 = (width - inner_w) // 2
     y0 = (height - inner_h) // 2
@@ -44,12 +48,19 @@ def zoom_out(image: RGB, ratio: float) -> Canvas:
 PAN_DIRECTIONS = ("up", "down", "left", "right")
 
 
+def pan_size(width: int, height: int, direction: str) -> tuple[int, int]:
+    """The canvas of a pan: the image's size grown by half of it in `direction`."""
+    grow_x = width // 2 if direction in ("left", "right") else 0
+    grow_y = height // 2 if direction in ("up", "down") else 0
+    return width + grow_x, height + grow_y
+
+
 def pan(image: RGB, direction: str) -> Canvas:
     """The canvas grows by half of the image in one direction; the image is kept unscaled."""
     height, width = image.shape[:2]
-    grow_x = width // 2 if direction in ("left", "right") else 0
-    grow_y = height // 2 if direction in ("up", "down") else 0
-    pixels = np.zeros((height + grow_y, width + grow_x, 3), dtype=np.uint8)
+    canvas_w, canvas_h = pan_size(width, height, direction)
+    grow_x, grow_y = canvas_w - width, canvas_h - height
+    pixels = np.zeros((canvas_h, canvas_w, 3), dtype=np.uint8)
     keep = np.zeros(pixels.shape[:2], dtype=bool)
     x0 = grow_x if direction == "left" else 0
     y0 = grow_y if direction == "up" else 0

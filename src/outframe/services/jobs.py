@@ -17,6 +17,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
+from outframe.imaging import canvas
 from outframe.services import credits
 from outframe.services.clock import new_id, utcnow
 from outframe.services.domain import Action, JobStatus
@@ -155,6 +156,41 @@ class ParentInfo:
     prompt: str
 
 
+def _check_canvas(
+    action: Action, params: dict[str, Any], parent: ParentInfo, max_pixels: int
+) -> None:
+    """An action on an image must make new pixels, on a canvas this server can hold in memory."""
+    width, height = parent.width, parent.height
+    if not width or not height or action not in (Action.OUTPAINT, Action.PAN, Action.INPAINT):
+        return
+    size = (width, height)
+    if action is Action.OUTPAINT:
+        ratio = float(params["zoomRatio"])
+        if canvas.zoom_inner_size(width, height, ratio) == size:
+            raise BadRequest(
+                f"zoomRatio {ratio:g} on a {width}x{height} image would make no new pixels "
+                "(the image is too small or the ratio too close to 1)",
+                code="invalid_request",
+            )
+    elif action is Action.PAN:
+        direction = str(params["direction"])
+        size = canvas.pan_size(width, height, direction)
+        if size == (width, height):
+            side = "wide" if direction in ("left", "right") else "high"
+            raise BadRequest(
+                f"a {width}x{height} image is too small to pan {direction}: "
+                f"it must be at least 2 pixels {side}",
+                code="invalid_request",
+            )
+    if size[0] * size[1] > max_pixels:
+        raise BadRequest(
+            f"this {action.value} would make a {size[0]}x{size[1]} image "
+            f"({size[0] * size[1]} pixels), more than this server's limit of {max_pixels} "
+            "(OUTFRAME_MAX_CANVAS_PIXELS)",
+            code="image_too_large",
+        )
+
+
 class JobService:
     """All reads and writes of jobs go through here; routes and workers call it."""
 
@@ -166,9 +202,11 @@ class JobService:
         job_timeout_seconds: float,
         max_attempts: int,
         outbox: Outbox | None = None,
+        max_canvas_pixels: int = 16_777_216,
     ) -> None:
         self.db = db
         self.outbox = outbox
+        self.max_canvas_pixels = max_canvas_pixels
         self.lease = timedelta(seconds=lease_seconds)
         self.timeout = timedelta(seconds=job_timeout_seconds)
         self.max_attempts = max_attempts
@@ -185,6 +223,11 @@ class JobService:
         )
         if parent is None or parent.team_id != caller.team_id:
             raise NotFound(f"parent job {parent_id} not found", code="parent_not_found")
+        if parent.status == JobStatus.FAILED.value:
+            raise BadRequest(
+                "parent job FAILED, so it has no images to work from; use a completed job",
+                code="invalid_parent",
+            )
         if parent.status != JobStatus.COMPLETED.value:
             raise BadRequest(
                 f"parent job is {parent.status}; wait until it is COMPLETED",
@@ -267,6 +310,7 @@ class JobService:
                 parent = self.check_parent(session, caller, request)
                 params.setdefault("prompt", parent.prompt)
                 params["parentWidth"], params["parentHeight"] = parent.width, parent.height
+                _check_canvas(request.action, params, parent, self.max_canvas_pixels)
                 if validate is not None:
                     validate(session, parent)
             now = utcnow()

@@ -47,7 +47,8 @@ async def list_jobs(
 ) -> Response:
     after: int | None = None
     if cursor is not None:
-        if not cursor.isdigit():
+        # (ASCII digits only, as str.isdigit also takes "²"; and within SQLite's integers)
+        if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
             raise BadRequest(
                 "cursor must be a nextCursor value from an earlier page", code="invalid_cursor"
             )

@@ -1,0 +1,149 @@
+"""Requests at the edges of the contract (found by a review against a running server): each gets
+a JSON 4xx that says what to fix, never a 500 or a job that makes nothing, and charges nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from outframe.core.config import Settings
+from outframe.server import welcome
+from tests.conftest import Flow, wait_for
+
+ACTION = "/v2/images/midjourney/action"
+
+
+def _error(response: Any, status: int, code: str) -> str:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert body["code"] == code, body
+    return str(body["error"])
+
+
+@pytest.mark.parametrize("cursor", ["99999999999999999999999999", "²", "-1", "1e3", ""])
+def test_a_cursor_that_no_page_gave_is_a_400(flow: Flow, cursor: str) -> None:
+    response = flow.client.get("/v2/jobs", params={"cursor": cursor}, headers=flow.headers)
+    assert "nextCursor" in _error(response, 400, "invalid_cursor")
+
+
+def test_an_unexpected_error_is_still_a_json_500(client: TestClient) -> None:
+    def broken() -> None:
+        raise RuntimeError("a bug")
+
+    client.app.add_api_route("/test-broken", broken)  # type: ignore[attr-defined]
+    plain = TestClient(client.app, raise_server_exceptions=False)
+    message = _error(plain.get("/test-broken"), 500, "internal_error")
+    assert "RuntimeError" in message and "a bug" not in message
+
+
+def _chunks(total: int) -> Iterator[bytes]:
+    yield b'{"prompt": "'
+    for _ in range(total // 1024):
+        yield b"a" * 1024
+    yield b'"}'
+
+
+@pytest.mark.parametrize("path", ["/v2/images/generate", ACTION, "/v2/images/import"])
+def test_a_chunked_body_over_the_limit_is_a_413(
+    make_client: Callable[..., TestClient], make_key: Callable[..., dict[str, str]], path: str
+) -> None:
+    client = make_client(max_body_bytes=4096)
+    headers = {**make_key(), "Content-Type": "application/json"}
+    # An iterator is sent with Transfer-Encoding: chunked, without a Content-Length.
+    response = client.post(path, content=_chunks(64 * 1024), headers=headers)
+    assert "4096 bytes" in _error(response, 413, "payload_too_large")
+
+
+def test_a_body_that_is_not_json_says_to_send_json(flow: Flow) -> None:
+    form = flow.client.post(
+        "/v2/images/generate",
+        content=b'{"prompt": "a lake"}',
+        headers={**flow.headers, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert "Content-Type: application/json" in _error(form, 400, "invalid_request")
+    not_utf8 = flow.client.post(
+        "/v2/images/generate",
+        content=b'{"prompt": "\xff\xfe"}',
+        headers={**flow.headers, "Content-Type": "application/json"},
+    )
+    assert "UTF-8 JSON" in _error(not_utf8, 400, "malformed_json")
+    assert flow.credits() == 1000
+
+
+def test_an_empty_idempotency_key_is_a_400(flow: Flow) -> None:
+    response = flow.client.post(
+        "/v2/images/generate",
+        json={"prompt": "a lake"},
+        headers={**flow.headers, "Idempotency-Key": ""},
+    )
+    assert "Idempotency-Key" in _error(response, 400, "invalid_request")
+    assert flow.credits() == 1000
+
+
+def test_a_failed_parent_is_not_worth_waiting_for(
+    make_client: Callable[..., TestClient], make_key: Callable[..., dict[str, str]]
+) -> None:
+    client = make_client(job_timeout_seconds=0.3, fake_engine_seconds=2)
+    flow = Flow(client, make_key())
+    grid = flow.submit("/v2/images/generate", {"prompt": "a lake"})
+    assert wait_for(client, flow.headers, grid)["status"] == "FAILED"
+    before = flow.credits()
+    response = client.post(
+        ACTION, json={"action": "upsample", "parentJobId": grid, "index": 1}, headers=flow.headers
+    )
+    message = _error(response, 400, "invalid_parent")
+    assert "FAILED" in message and "wait" not in message
+    assert flow.credits() == before
+
+
+@pytest.mark.parametrize(
+    ("size", "body", "needle"),
+    [
+        ((1, 1), {"action": "pan", "direction": "left"}, "at least 2 pixels wide"),
+        ((9, 1), {"action": "pan", "direction": "up"}, "at least 2 pixels high"),
+        ((1, 1), {"action": "outpaint", "zoomRatio": 2}, "no new pixels"),
+        ((64, 64), {"action": "outpaint", "zoomRatio": 1.001}, "no new pixels"),
+    ],
+)
+def test_an_action_that_would_make_nothing_new_is_a_400(
+    flow: Flow, size: tuple[int, int], body: dict[str, Any], needle: str
+) -> None:
+    width, height = size
+    parent = flow.import_image(np.full((height, width, 3), 128, np.uint8))
+    response = flow.client.post(ACTION, json={**body, "parentJobId": parent}, headers=flow.headers)
+    assert needle in _error(response, 400, "invalid_request")
+    assert flow.credits() == 1000
+
+
+def test_an_action_whose_image_would_be_too_large_is_a_400(
+    make_client: Callable[..., TestClient], make_key: Callable[..., dict[str, str]]
+) -> None:
+    client = make_client(max_canvas_pixels=100 * 100)
+    flow = Flow(client, make_key())
+    parent = flow.import_image(np.full((80, 100, 3), 128, np.uint8))
+    # Outpaint keeps the parent's size (8,000 pixels): within the limit.
+    flow.done(flow.action({"action": "outpaint", "parentJobId": parent, "zoomRatio": 2}))
+    before = flow.credits()
+    response = client.post(
+        ACTION,
+        json={"action": "pan", "parentJobId": parent, "direction": "right"},
+        headers=flow.headers,
+    )
+    message = _error(response, 400, "image_too_large")
+    assert "150x80" in message and "OUTFRAME_MAX_CANVAS_PIXELS" in message
+    assert flow.credits() == before
+
+
+def test_the_starter_key_takes_the_configured_concurrency(
+    settings: Settings, make_client: Callable[..., TestClient]
+) -> None:
+    printed = welcome(settings.model_copy(update={"default_max_concurrent_jobs": 5}))
+    plaintext = printed.split("(shown once, keep it):\n  ", 1)[1].split()[0]
+    me = make_client().get("/v2/me", headers={"X-API-Key": plaintext})
+    assert me.status_code == 200, me.text
+    assert me.json()["team"]["maxConcurrentJobs"] == 5
