@@ -30,6 +30,26 @@ def test_keys_and_credits(tmp_path: Path) -> None:
     assert plaintext.encode() not in db
 
 
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("OUTFRAME_ENGINE", "foo"),
+        ("OUTFRAME_PORT", "abc"),
+        ("OUTFRAME_WEBHOOK_RETRY_SECONDS", "5,-1"),
+        ("OUTFRAME_WEBHOOK_ALLOW_NETWORKS", "10.0.0/33"),
+    ],
+)
+def test_a_bad_setting_is_one_line_naming_its_variable(
+    tmp_path: Path, variable: str, value: str
+) -> None:
+    with pytest.raises(subprocess.CalledProcessError) as err:
+        outframe_cli(tmp_path, "serve", env={variable: value})
+    assert err.value.returncode == 2
+    assert err.value.stderr.startswith(f"error: {variable}={value!r}: ")
+    assert "Traceback" not in err.value.stderr and err.value.stdout == ""
+    assert not (tmp_path / "outframe.db").exists()  # nothing was set up, no key was printed
+
+
 @pytest.mark.slow
 def test_cli_acts_on_a_running_server(tmp_path: Path) -> None:
     server = ServerProcess(tmp_path, engine="fake").start()

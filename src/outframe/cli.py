@@ -7,6 +7,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+
 from outframe.core.config import Settings
 from outframe.engines import EngineConfigError, check_engine, load_engine
 from outframe.services import credits, keys
@@ -150,7 +152,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(Settings(), args))
+        settings = Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = "OUTFRAME_" + "_".join(str(part) for part in error["loc"]).upper()
+            print(f"error: {name}={error['input']!r}: {error['msg']}", file=sys.stderr)
+        return 2
+    try:
+        return int(args.func(settings, args))
     except ServiceError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2

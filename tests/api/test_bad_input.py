@@ -84,7 +84,7 @@ def test_parent_rules(
     )
     assert "upsample" in err["error"]
     # Upsampling an upsample.
-    _assert_error(
+    err = _assert_error(
         post(
             ACTION,
             json={"action": "upsample", "parentJobId": chain["upsample"], "index": 1},
@@ -93,6 +93,7 @@ def test_parent_rules(
         400,
         "invalid_parent",
     )
+    assert "not an upsample job" in err["error"]
     # Unknown parent, and another account's parent: both 404, indistinguishable.
     unknown = post(
         ACTION,

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from outframe.webhooks.addresses import parse_networks
 
 
 class Settings(BaseSettings):
@@ -109,6 +111,26 @@ class Settings(BaseSettings):
     )
     webhook_timeout_seconds: float = Field(15.0, gt=0)
     webhook_concurrency: int = Field(16, ge=1, le=256)
+
+    @field_validator("webhook_retry_seconds")
+    @classmethod
+    def _retry_delays(cls, value: str) -> str:
+        try:
+            delays = [float(part) for part in value.split(",") if part.strip()]
+        except ValueError:
+            delays = [-1.0]
+        if any(not delay >= 0 for delay in delays):
+            raise ValueError("expected comma-separated numbers of seconds, none negative")
+        return value
+
+    @field_validator("webhook_allow_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        try:
+            parse_networks(value)
+        except ValueError as exc:
+            raise ValueError(f"expected comma-separated CIDRs such as 10.0.0.0/8 ({exc})") from exc
+        return value
 
     def retry_schedule(self) -> list[float]:
         return [float(part) for part in self.webhook_retry_seconds.split(",") if part.strip()]

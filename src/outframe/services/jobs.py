@@ -241,8 +241,9 @@ class JobService:
             else:
                 hint = "pass the id of a grid job (generate, variation, outpaint, pan or inpaint)"
                 wanted = "a completed grid"
+            article = "an" if kind.value[0] in "aeiou" else "a"
             raise BadRequest(
-                f"parent job must be {wanted}, not a {kind.value} job; {hint}",
+                f"parent job must be {wanted}, not {article} {kind.value} job; {hint}",
                 code="invalid_parent",
             )
         return ParentInfo(
