@@ -147,3 +147,16 @@ def test_the_starter_key_takes_the_configured_concurrency(
     me = make_client().get("/v2/me", headers={"X-API-Key": plaintext})
     assert me.status_code == 200, me.text
     assert me.json()["team"]["maxConcurrentJobs"] == 5
+
+
+def test_the_api_docs_need_no_internet(client: TestClient) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "cdn." not in page.text and "https://" not in page.text.split("<body>")[0]
+    scripts = [part.split('"')[0] for part in page.text.split('src="')[1:]]
+    styles = [part.split('"')[0] for part in page.text.split('href="')[1:]]
+    assert scripts and styles
+    for url in scripts + styles:
+        asset = client.get(url)
+        assert asset.status_code == 200 and len(asset.content) > 1000, url
+    assert client.get("/openapi.json").json()["info"]["title"] == "outframe"

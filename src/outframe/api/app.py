@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
 from outframe import __version__
 from outframe.api.deps import Services
@@ -144,7 +145,8 @@ def create_app(
             await run_in_threadpool(services.sender.stop)
             services.db.dispose()
 
-    app = FastAPI(
+    # (FastAPIOffline: a FastAPI whose /docs serve Swagger UI from the package, not from a CDN)
+    app = FastAPIOffline(
         title="outframe",
         version=__version__,
         description="A self-hostable server for the apiframe.ai v2 Midjourney API.",
