@@ -160,3 +160,25 @@ def test_the_api_docs_need_no_internet(client: TestClient) -> None:
         asset = client.get(url)
         assert asset.status_code == 200 and len(asset.content) > 1000, url
     assert client.get("/openapi.json").json()["info"]["title"] == "outframe"
+
+
+def test_the_api_description_matches_the_answers(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    assert spec["components"]["securitySchemes"]["ApiKey"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+    }
+    error = {"$ref": "#/components/schemas/Error"}
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert "422" not in responses, (method, path)  # bad input is a 400
+            if not path.startswith("/v2/"):
+                continue
+            names = [p["name"].lower() for p in operation.get("parameters", [])]
+            assert "x-api-key" not in names and operation["security"] == [{"ApiKey": []}]
+            assert responses["400"]["content"]["application/json"]["schema"] == error
+            assert "401" in responses and "429" in responses
+            if method == "post" and "idempotency-key" in names:
+                assert {"402", "409", "413"} <= set(responses), path

@@ -15,6 +15,7 @@ from outframe import __version__
 from outframe.api.deps import Services
 from outframe.api.errors import install_error_handlers
 from outframe.api.limits import BodySizeLimit
+from outframe.api.openapi import install_openapi
 from outframe.api.ratelimit import RateLimiter
 from outframe.api.routes import images, jobs, me
 from outframe.core.config import Settings
@@ -153,6 +154,7 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_openapi(app)
     app.include_router(jobs.router)  # first: routes are matched in order, and polls dominate
     app.include_router(images.router)
     app.include_router(me.router)
