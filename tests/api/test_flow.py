@@ -184,7 +184,7 @@ def test_outpaint_centre_is_the_downscaled_parent(flow: Flow, ratio: float) -> N
 def test_openapi_documents_every_route_with_its_key(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     operation = spec["paths"]["/v2/jobs/{job_id}"]["get"]
-    names = {p["name"] for p in operation["parameters"]}
-    assert {"job_id", "X-API-Key"} <= names
+    assert {p["name"] for p in operation["parameters"]} == {"job_id"}
+    assert operation["security"] == [{"ApiKey": []}]  # the X-API-Key scheme
     for path in ("/v2/images/generate", "/v2/images/midjourney/action", "/v2/me", "/v2/jobs"):
         assert path in spec["paths"]

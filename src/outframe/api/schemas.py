@@ -10,17 +10,25 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 WebhookEvent = Literal["progress", "completed", "failed"]
-_ASPECT = re.compile(r"^\s*(\d{1,3})\s*:\s*(\d{1,3})\s*$")
+_ASPECT = re.compile(r"^\s*([0-9]+)\s*:\s*([0-9]+)\s*$")
 
 
-def parse_aspect_ratio(value: str) -> tuple[int, int]:
-    """'W:H' with whole numbers, no more elongated than 4:1 either way."""
+def parse_aspect_ratio(value: str, name: str = "aspect_ratio") -> tuple[int, int]:
+    """'W:H' with whole numbers up to 999, no more elongated than 4:1 either way; `name` is
+    the field or prompt flag the messages speak of."""
     match = _ASPECT.match(value)
     if not match:
-        raise ValueError("aspect_ratio must look like '16:9' (two whole numbers)")
+        shown = value.strip()
+        shown = shown if len(shown) <= 32 else shown[:32] + "..."
+        raise ValueError(f"{name} takes two whole numbers like 16:9, not {shown!r}")
+    too_big = ValueError(f"{name} has a number over 999; write the ratio like 16:9")
+    if max(len(match.group(1)), len(match.group(2))) > 12:
+        raise too_big  # not read as a number at all: it could be thousands of digits
     w, h = int(match.group(1)), int(match.group(2))
-    if w == 0 or h == 0 or not 0.25 <= w / h <= 4:
-        raise ValueError("aspect_ratio must be between 1:4 and 4:1")
+    if w == 0 or h == 0 or w > 4 * h or h > 4 * w:
+        raise ValueError(f"{name} {w}:{h} is out of range: it must be between 1:4 and 4:1")
+    if max(w, h) > 999:
+        raise too_big
     return w, h
 
 

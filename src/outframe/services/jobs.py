@@ -342,6 +342,12 @@ class JobService:
                 credits.hold(session, caller.team_id, job_id, request.action.cost)
                 if completed_result is not None:
                     credits.post(session, caller.team_id, job_id)
+            # A job born COMPLETED (an import) sends its completed event as any other does.
+            queued = (
+                completed_result is not None
+                and request.webhook_url is not None
+                and self._event(session, job_id, "completed")
+            )
             code = 201 if completed_result is not None else 202
             body = {"jobId": job_id, "status": status.value}
             if idempotency_key is not None:
@@ -356,6 +362,8 @@ class JobService:
                         created_at=now,
                     ),
                 )
+        if queued:
+            self._wake_senders()
         return Submitted(status_code=code, body=body, job_id=job_id, created=True)
 
     def _replay(

@@ -41,8 +41,14 @@ from outframe.webhooks.urls import check_subscription
 
 router = APIRouter(prefix="/v2/images", tags=["images"])
 
-_SEED = re.compile(r"--seed\s+(\d{1,10})\b")
-_AR = re.compile(r"--(?:ar|aspect)\s+(\d{1,3}\s*:\s*\d{1,3})")
+# Midjourney's flags in a prompt: a word of their own, then their value.
+_FLAG = re.compile(r"(?<!\S)--(ar|aspect|seed)(?!\S)")
+_RATIO_VALUE = re.compile(r"\s+([0-9]+\s*:\s*[0-9]+)(?!\S)")
+_WORD = re.compile(r"\s+(\S+)")
+MAX_SEED = 2**32 - 1
+# What clients put into base64 besides the alphabet: line breaks (GNU base64 wraps at 76
+# columns, MIME at 76 with CRLF) and the odd space.
+_ASCII_SPACE = str.maketrans("", "", " \t\n\r\f\v")
 
 
 def _answer(submitted: Submitted) -> Response:
@@ -104,16 +110,8 @@ def generate(
     params: dict[str, Any] = {
         "prompt": body.prompt,
         "aspectRatio": body.midjourneyParams.aspect_ratio,
+        **_prompt_flags(body.prompt),
     }
-    # Midjourney's own flags in the prompt: --seed N pins the seeds, --ar W:H the shape.
-    if seed := _SEED.search(body.prompt):
-        params["seed"] = int(seed.group(1))
-    if ar := _AR.search(body.prompt):
-        try:
-            w, h = parse_aspect_ratio(ar.group(1))
-        except ValueError as exc:
-            raise BadRequest(f"--ar in the prompt: {exc}", code="invalid_request") from exc
-        params["aspectRatio"] = f"{w}:{h}"
     job = JobRequest(
         action=Action.GENERATE,
         params=params,
@@ -121,6 +119,42 @@ def generate(
         webhook_events=body.webhookEvents,
     )
     return _submit(services, request, caller, job, body.model_dump_json().encode(), idempotency_key)
+
+
+def _prompt_flags(prompt: str) -> dict[str, Any]:
+    """--seed N (pins the seeds) and --ar/--aspect W:H (the shape) as job params. A flag with a
+    value that is not valid is a 400: ignoring it would quietly make another picture."""
+    params: dict[str, Any] = {}
+    for flag in _FLAG.finditer(prompt):
+        written = f"--{flag.group(1)}"
+        key = "seed" if written == "--seed" else "aspectRatio"
+        if key in params:
+            again = "--seed" if key == "seed" else "an aspect ratio (--ar or --aspect)"
+            raise BadRequest(
+                f"the prompt gives {again} more than once; keep one", code="invalid_request"
+            )
+        if key == "seed":
+            value = _WORD.match(prompt, flag.end())
+            text = value.group(1) if value else ""
+            if not (text.isascii() and text.isdigit() and len(text) <= 10) or int(text) > MAX_SEED:
+                raise BadRequest(
+                    f"--seed takes a whole number from 0 to {MAX_SEED}"
+                    + (f", not {text!r}" if text else ""),
+                    code="invalid_request",
+                )
+            params[key] = int(text)
+        else:
+            value = _RATIO_VALUE.match(prompt, flag.end()) or _WORD.match(prompt, flag.end())
+            if value is None:
+                raise BadRequest(
+                    f"{written} takes two whole numbers like 16:9", code="invalid_request"
+                )
+            try:
+                w, h = parse_aspect_ratio(value.group(1), written)
+            except ValueError as exc:
+                raise BadRequest(str(exc), code="invalid_request") from exc
+            params[key] = f"{w}:{h}"
+    return params
 
 
 @router.post("/midjourney/action", status_code=202, response_model=SubmitResponse)
@@ -164,12 +198,19 @@ def action(
     )
 
 
+def _decode_base64(encoded: str, problem: str, code: str) -> bytes:
+    """Strict base64, as clients send it: perhaps a data: URL, perhaps wrapped in lines. Any
+    other character outside the alphabet is a 400 saying `problem`."""
+    text = encoded.split(",", 1)[-1].translate(_ASCII_SPACE)
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise BadRequest(problem, code=code) from exc
+
+
 def _decode_mask(services: Services, encoded: str) -> Mask:
     """The repaint mask (True = repaint), or 400 saying what is wrong with it."""
-    try:
-        raw = base64.b64decode(encoded.split(",", 1)[-1], validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise BadRequest("mask must be a base64-encoded PNG", code="invalid_mask") from exc
+    raw = _decode_base64(encoded, "mask must be a base64-encoded PNG", "invalid_mask")
     repaint = decode_mask(raw, max_pixels=services.settings.max_image_pixels)
     if not repaint.any():
         raise BadRequest("mask has no white pixels: nothing to repaint", code="invalid_mask")
@@ -206,16 +247,23 @@ async def import_image(
     job_id = new_id()
     height, width = image.shape[:2]
     name = image_name(job_id, 1)
+    # Stored before the job exists, as an inpaint's mask is; discarded if no job comes of it.
     await run_in_threadpool(services.storage.put, name, encode_png(image))
     job = JobRequest(action=Action.IMPORT, webhook_url=webhook_url, webhook_events=webhook_events)
+    fingerprint = raw
+    if webhook_url is not None or webhook_events is not None:
+        # Another webhook is another request (409 under the same key). Only then: an import
+        # without one keeps the fingerprint it always had.
+        fingerprint += b"\0" + orjson.dumps([webhook_url, webhook_events])
     return await run_in_threadpool(
         _submit,
         services,
         request,
         caller,
         job,
-        raw,
+        fingerprint,
         idempotency_key,
+        discard=functools.partial(services.storage.delete, name),
         job_id=job_id,
         completed_result={"images": [name]},
         size=(width, height),
@@ -226,21 +274,49 @@ async def _read_import(request: Request) -> tuple[bytes, str | None, Sequence[st
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
         form = await request.form()
-        upload = form.get("image") or form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise BadRequest(
-                "send the image as a multipart file field named 'image'", code="invalid_image"
-            )
-        data = await upload.read()
-        await form.close()
-        return data, None, None
+        try:
+            upload = form.get("image") or form.get("file")
+            if not isinstance(upload, UploadFile):
+                raise BadRequest(
+                    "send the image as a multipart file field named 'image'", code="invalid_image"
+                )
+            url = form.get("webhookUrl")
+            if not isinstance(url, str | None):
+                raise BadRequest("webhookUrl must be a text field", code="invalid_webhook")
+            events = _form_events(form.getlist("webhookEvents"))
+            data = await upload.read()
+        finally:
+            await form.close()
+        return data, url.strip() if url is not None else None, events
     try:
         body = ImportJsonRequest.model_validate_json(await request.body())
     except ValidationError as exc:
         message, code = describe_validation([dict(e) for e in exc.errors()])
         raise BadRequest(message, code=code) from exc
-    try:
-        data = base64.b64decode(body.image.split(",", 1)[-1], validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise BadRequest("image must be base64-encoded", code="invalid_image") from exc
+    data = _decode_base64(body.image, "image must be base64-encoded", "invalid_image")
     return data, body.webhookUrl, body.webhookEvents
+
+
+def _form_events(values: Sequence[str | UploadFile]) -> list[str] | None:
+    """webhookEvents as a form sends it: repeated fields, comma-separated, or a JSON list."""
+    if not values:
+        return None
+    events: list[str] = []
+    for value in values:
+        if not isinstance(value, str):
+            raise BadRequest("webhookEvents must be a text field", code="invalid_webhook")
+        if value.strip().startswith("["):
+            try:
+                listed = orjson.loads(value)
+            except orjson.JSONDecodeError as exc:
+                raise BadRequest(
+                    "webhookEvents is not a valid JSON list", code="invalid_webhook"
+                ) from exc
+            if not isinstance(listed, list) or not all(isinstance(e, str) for e in listed):
+                raise BadRequest(
+                    "webhookEvents must be a list of event names", code="invalid_webhook"
+                )
+            events += listed
+        else:
+            events += [e.strip() for e in value.split(",") if e.strip()]
+    return events
