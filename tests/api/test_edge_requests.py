@@ -3,12 +3,15 @@ a JSON 4xx that says what to fix, never a 500 or a job that makes nothing, and c
 
 from __future__ import annotations
 
+import base64
+import io
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
 
 from outframe.core.config import Settings
 from outframe.server import welcome
@@ -182,3 +185,18 @@ def test_the_api_description_matches_the_answers(client: TestClient) -> None:
             assert "401" in responses and "429" in responses
             if method == "post" and "idempotency-key" in names:
                 assert {"402", "409", "413"} <= set(responses), path
+
+
+def test_a_decompression_bomb_mask_is_a_400(flow: Flow) -> None:
+    """50,000 x 50,000 pixels in a few dozen KB: refused before its pixels are read."""
+    bomb = io.BytesIO()
+    Image.new("1", (50_000, 50_000)).save(bomb, format="PNG", optimize=True)
+    parent = flow.import_image(np.full((32, 32, 3), 128, np.uint8))
+    body = {
+        "action": "inpaint",
+        "parentJobId": parent,
+        "mask": base64.b64encode(bomb.getvalue()).decode(),
+    }
+    response = flow.client.post(ACTION, json=body, headers=flow.headers)
+    assert "at most" in _error(response, 400, "invalid_mask")
+    assert flow.credits() == 1000

@@ -19,10 +19,9 @@ RGB = NDArray[np.uint8]  # H x W x 3, RGB order
 _PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 1]
 
 
-def decode_upload(data: bytes, *, max_pixels: int) -> RGB:
-    """Decode an uploaded image to RGB, refusing non-images and decompression bombs with a 400."""
-    if not data:
-        raise BadRequest("the image is empty", code="invalid_image")
+def _load(data: bytes, *, max_pixels: int, name: str, code: str) -> Image.Image:
+    """Decode an upload, refusing one of more than `max_pixels` (a decompression bomb too) with a
+    400 before its pixels are read; PIL's own errors for what is not an image pass through."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -30,15 +29,25 @@ def decode_upload(data: bytes, *, max_pixels: int) -> RGB:
             width, height = img.size
             if width * height > max_pixels:
                 raise BadRequest(
-                    f"the image is {width}x{height} pixels; at most {max_pixels} pixels are "
+                    f"the {name} is {width}x{height} pixels; at most {max_pixels} pixels are "
                     "accepted",
-                    code="image_too_large",
+                    code=code,
                 )
             img.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        # (PIL's own limit, met before ours when it is the lower one)
         raise BadRequest(
-            f"the image is too large to decode: {exc}", code="image_too_large"
+            f"the {name} is too large: at most {max_pixels} pixels are accepted", code=code
         ) from exc
+    return img
+
+
+def decode_upload(data: bytes, *, max_pixels: int) -> RGB:
+    """Decode an uploaded image to RGB, refusing non-images and decompression bombs with a 400."""
+    if not data:
+        raise BadRequest("the image is empty", code="invalid_image")
+    try:
+        img = _load(data, max_pixels=max_pixels, name="image", code="image_too_large")
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise BadRequest(
             "the upload is not an image that can be read (PNG, JPEG or WebP expected)",
@@ -59,10 +68,7 @@ def to_rgb(img: Image.Image) -> RGB:
 def decode_mask(data: bytes, *, max_pixels: int) -> NDArray[np.bool_]:
     """A repaint mask: True where the pixel is to be repainted (white)."""
     try:
-        img = Image.open(io.BytesIO(data))
-        width, height = img.size
-        if width * height > max_pixels:
-            raise BadRequest("the mask is too large", code="invalid_mask")
+        img = _load(data, max_pixels=max_pixels, name="mask", code="invalid_mask")
         grey = np.asarray(img.convert("L"))
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise BadRequest("mask must be a base64-encoded PNG", code="invalid_mask") from exc
