@@ -55,6 +55,7 @@ _PARENT_BY_ID = select(
     JOBS.c.params,
     JOBS.c.width,
     JOBS.c.height,
+    JOBS.c.images_purged_at,
 ).where(JOBS.c.id == bindparam("job_id"))
 _INSERT_JOB = insert(JOBS)
 _INSERT_IDEMPOTENCY = insert(IDEMPOTENCY)
@@ -231,6 +232,12 @@ class JobService:
         if parent.status != JobStatus.COMPLETED.value:
             raise BadRequest(
                 f"parent job is {parent.status}; wait until it is COMPLETED",
+                code="invalid_parent",
+            )
+        if parent.images_purged_at is not None:
+            raise BadRequest(
+                "parent job's images were deleted at the end of this server's retention period "
+                "(OUTFRAME_RETENTION_DAYS); import the image again to work on it",
                 code="invalid_parent",
             )
         kind = Action(parent.action)
