@@ -78,6 +78,18 @@ def make_key(client: TestClient) -> Callable[..., dict[str, str]]:
     return make
 
 
+def api_error(response: Any, status: int, code: str | None = None) -> str:
+    """Check an error answer: its status, a JSON {error, code} body (and the code, if given);
+    returns the message."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert body["error"] and isinstance(body["error"], str), body
+    if code is not None:
+        assert body["code"] == code, body
+    return str(body["error"])
+
+
 def wait_for(
     client: TestClient, headers: dict[str, str], job_id: str, timeout: float = 30.0
 ) -> dict[str, Any]:

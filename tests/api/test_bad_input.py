@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from outframe.services import keys
-from tests.conftest import Flow, b64png, services_of
+from tests.conftest import Flow, api_error, b64png, services_of
 
 ACTION = "/v2/images/midjourney/action"
 
@@ -23,15 +23,6 @@ ACTION = "/v2/images/midjourney/action"
 def chain(flow: Flow) -> dict[str, str]:
     grid = flow.generate()
     return {"grid": grid, "upsample": flow.upsample(grid, 2)}
-
-
-def _assert_error(response: Any, status: int, code: str | None = None) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    assert body["error"] and isinstance(body["error"], str)
-    if code:
-        assert body["code"] == code
-    return body
 
 
 @pytest.mark.parametrize(
@@ -53,8 +44,8 @@ def test_bad_outpaint_fields(
 ) -> None:
     before = flow.credits()
     request = {"action": "outpaint", "parentJobId": chain["upsample"], **body}
-    err = _assert_error(flow.client.post(ACTION, json=request, headers=flow.headers), 400, code)
-    assert needle in err["error"]
+    err = api_error(flow.client.post(ACTION, json=request, headers=flow.headers), 400, code)
+    assert needle in err
     assert flow.credits() == before
 
 
@@ -62,8 +53,8 @@ def test_bad_outpaint_fields(
 def test_bad_index(flow: Flow, chain: dict[str, str], index: Any) -> None:
     before = flow.credits()
     request = {"action": "upsample", "parentJobId": chain["grid"], "index": index}
-    err = _assert_error(flow.client.post(ACTION, json=request, headers=flow.headers), 400)
-    assert "index" in err["error"]
+    err = api_error(flow.client.post(ACTION, json=request, headers=flow.headers), 400)
+    assert "index" in err
     assert flow.credits() == before
 
 
@@ -73,7 +64,7 @@ def test_parent_rules(
     before = flow.credits()
     post = flow.client.post
     # Outpainting a grid: upsample first.
-    err = _assert_error(
+    err = api_error(
         post(
             ACTION,
             json={"action": "outpaint", "parentJobId": chain["grid"], "zoomRatio": 2},
@@ -82,9 +73,9 @@ def test_parent_rules(
         400,
         "invalid_parent",
     )
-    assert "upsample" in err["error"]
+    assert "upsample" in err
     # Upsampling an upsample.
-    err = _assert_error(
+    err = api_error(
         post(
             ACTION,
             json={"action": "upsample", "parentJobId": chain["upsample"], "index": 1},
@@ -93,21 +84,21 @@ def test_parent_rules(
         400,
         "invalid_parent",
     )
-    assert "not an upsample job" in err["error"]
+    assert "not an upsample job" in err
     # Unknown parent, and another account's parent: both 404, indistinguishable.
     unknown = post(
         ACTION,
         json={"action": "outpaint", "parentJobId": str(uuid.uuid4()), "zoomRatio": 2},
         headers=flow.headers,
     )
-    _assert_error(unknown, 404, "parent_not_found")
+    api_error(unknown, 404, "parent_not_found")
     other = make_key()
     foreign = post(
         ACTION,
         json={"action": "outpaint", "parentJobId": chain["upsample"], "zoomRatio": 2},
         headers=other,
     )
-    _assert_error(foreign, 404, "parent_not_found")
+    api_error(foreign, 404, "parent_not_found")
     assert client.get(f"/v2/jobs/{chain['grid']}", headers=other).status_code == 404
     assert flow.credits() == before
 
@@ -118,7 +109,7 @@ def test_parent_not_completed(make_client: Callable[..., TestClient]) -> None:
         _, plaintext = keys.create_key(session, name="t", credits_=100)
     flow = Flow(client, {"X-API-Key": plaintext})
     grid = flow.submit("/v2/images/generate", {"prompt": "x"})
-    err = _assert_error(
+    err = api_error(
         client.post(
             ACTION,
             json={"action": "upsample", "parentJobId": grid, "index": 1},
@@ -127,21 +118,21 @@ def test_parent_not_completed(make_client: Callable[..., TestClient]) -> None:
         400,
         "invalid_parent",
     )
-    assert "QUEUED" in err["error"]
+    assert "QUEUED" in err
     assert flow.credits() == 100 - 16
 
 
 def test_unknown_action_and_malformed_json(flow: Flow, chain: dict[str, str]) -> None:
     before = flow.credits()
-    err = _assert_error(
+    err = api_error(
         flow.client.post(
             ACTION, json={"action": "zoom", "parentJobId": chain["upsample"]}, headers=flow.headers
         ),
         400,
         "unknown_action",
     )
-    assert "outpaint" in err["error"]
-    _assert_error(
+    assert "outpaint" in err
+    api_error(
         flow.client.post(ACTION, json={"parentJobId": chain["upsample"]}, headers=flow.headers),
         400,
         "unknown_action",
@@ -151,58 +142,53 @@ def test_unknown_action_and_malformed_json(flow: Flow, chain: dict[str, str]) ->
         content=b'{"action": "outpaint",',
         headers={**flow.headers, "Content-Type": "application/json"},
     )
-    err = _assert_error(bad, 400, "malformed_json")
-    assert "JSON" in err["error"]
+    err = api_error(bad, 400, "malformed_json")
+    assert "JSON" in err
     assert flow.credits() == before
 
 
 def test_auth(client: TestClient, make_key: Callable[..., dict[str, str]]) -> None:
     body = {"prompt": "x"}
-    err = _assert_error(client.post("/v2/images/generate", json=body), 401)
-    assert err["error"] == "API key is required"
-    err = _assert_error(client.get("/v2/me", headers={"X-API-Key": "afk_nope"}), 401)
-    assert err["error"] == "Invalid API key"
+    err = api_error(client.post("/v2/images/generate", json=body), 401)
+    assert err == "API key is required"
+    err = api_error(client.get("/v2/me", headers={"X-API-Key": "afk_nope"}), 401)
+    assert err == "Invalid API key"
     headers = make_key()
     key_id = client.get("/v2/me", headers=headers).json()["apiKey"]["id"]
     with services_of(client).db.write() as session:
         keys.set_active(session, key_id, False)
-    err = _assert_error(client.post("/v2/images/generate", json=body, headers=headers), 403)
-    assert err["error"] == "API key is inactive"
+    err = api_error(client.post("/v2/images/generate", json=body, headers=headers), 403)
+    assert err == "API key is inactive"
 
 
 def test_insufficient_credits(client: TestClient, make_key: Callable[..., dict[str, str]]) -> None:
     headers = make_key(credits=10)
-    err = _assert_error(
-        client.post("/v2/images/generate", json={"prompt": "x"}, headers=headers),
-        402,
-        "insufficient_credits",
-    )
-    assert err["balance"] == 10 and err["cost"] == 16
+    response = client.post("/v2/images/generate", json={"prompt": "x"}, headers=headers)
+    api_error(response, 402, "insufficient_credits")
+    assert response.json()["balance"] == 10 and response.json()["cost"] == 16
     assert Flow(client, headers).credits() == 10
 
 
 @pytest.mark.parametrize("prompt", ["", "   ", "x" * 2001])
 def test_bad_prompt(flow: Flow, prompt: str) -> None:
-    err = _assert_error(
+    err = api_error(
         flow.client.post("/v2/images/generate", json={"prompt": prompt}, headers=flow.headers), 400
     )
-    assert "prompt" in err["error"]
+    assert "prompt" in err
     assert flow.credits() == 1000
 
 
 @pytest.mark.parametrize("ratio", ["wide", "0:1", "9:1", "1:10"])
 def test_bad_aspect_ratio(flow: Flow, ratio: str) -> None:
     body = {"prompt": "x", "midjourneyParams": {"aspect_ratio": ratio}}
-    err = _assert_error(
-        flow.client.post("/v2/images/generate", json=body, headers=flow.headers), 400
-    )
-    assert "aspect_ratio" in err["error"]
+    err = api_error(flow.client.post("/v2/images/generate", json=body, headers=flow.headers), 400)
+    assert "aspect_ratio" in err
 
 
 def test_import_not_an_image(flow: Flow) -> None:
     import base64
 
-    err = _assert_error(
+    err = api_error(
         flow.client.post(
             "/v2/images/import",
             json={"image": base64.b64encode(b"hello, not a PNG").decode()},
@@ -211,8 +197,8 @@ def test_import_not_an_image(flow: Flow) -> None:
         400,
         "invalid_image",
     )
-    assert "image" in err["error"]
-    err = _assert_error(
+    assert "image" in err
+    err = api_error(
         flow.client.post(
             "/v2/images/import",
             files={"image": ("x.png", b"\x89PNG garbage", "image/png")},
@@ -221,7 +207,7 @@ def test_import_not_an_image(flow: Flow) -> None:
         400,
         "invalid_image",
     )
-    _assert_error(
+    api_error(
         flow.client.post("/v2/images/import", json={"image": "%%%"}, headers=flow.headers),
         400,
         "invalid_image",
@@ -233,7 +219,7 @@ def test_import_decompression_bomb(flow: Flow) -> None:
     bomb = io.BytesIO()
     Image.new("1", (50_000, 50_000)).save(bomb, format="PNG", optimize=True)
     assert len(bomb.getvalue()) < 1_000_000
-    err = _assert_error(
+    err = api_error(
         flow.client.post(
             "/v2/images/import",
             files={"image": ("bomb.png", bomb.getvalue(), "image/png")},
@@ -242,20 +228,20 @@ def test_import_decompression_bomb(flow: Flow) -> None:
         400,
         "image_too_large",
     )
-    assert "pixels" in err["error"] or "large" in err["error"]
+    assert "pixels" in err or "large" in err
 
 
 def test_body_too_large(make_client: Callable[..., TestClient]) -> None:
     client = make_client(max_body_bytes=4096)
     big = b64png(np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8))
     response = client.post("/v2/images/import", json={"image": big}, headers={"X-API-Key": "afk_x"})
-    _assert_error(response, 413, "payload_too_large")
+    api_error(response, 413, "payload_too_large")
 
 
 def test_inpaint_mask_checks(flow: Flow, chain: dict[str, str]) -> None:
     before = flow.credits()
     wrong_size = np.full((10, 10), 255, np.uint8)
-    err = _assert_error(
+    err = api_error(
         flow.client.post(
             ACTION,
             json={
@@ -268,8 +254,8 @@ def test_inpaint_mask_checks(flow: Flow, chain: dict[str, str]) -> None:
         400,
         "invalid_mask",
     )
-    assert "must match" in err["error"]
-    _assert_error(
+    assert "must match" in err
+    api_error(
         flow.client.post(
             ACTION,
             json={"action": "inpaint", "parentJobId": chain["upsample"], "mask": "not base64!"},
@@ -278,7 +264,7 @@ def test_inpaint_mask_checks(flow: Flow, chain: dict[str, str]) -> None:
         400,
         "invalid_mask",
     )
-    _assert_error(
+    api_error(
         flow.client.post(
             ACTION,
             json={
@@ -316,7 +302,7 @@ def test_a_replayed_inpaint_keeps_one_mask(flow: Flow, chain: dict[str, str]) ->
 
 
 def test_bad_pan_direction(flow: Flow, chain: dict[str, str]) -> None:
-    err = _assert_error(
+    err = api_error(
         flow.client.post(
             ACTION,
             json={"action": "pan", "parentJobId": chain["upsample"], "direction": "sideways"},
@@ -324,16 +310,16 @@ def test_bad_pan_direction(flow: Flow, chain: dict[str, str]) -> None:
         ),
         400,
     )
-    assert "direction" in err["error"]
+    assert "direction" in err
 
 
 def test_unknown_job_and_route(flow: Flow) -> None:
-    _assert_error(
+    api_error(
         flow.client.get(f"/v2/jobs/{uuid.uuid4()}", headers=flow.headers), 404, "job_not_found"
     )
-    _assert_error(flow.client.get("/v2/nothing-here", headers=flow.headers), 404)
-    _assert_error(flow.client.get("/v2/jobs?cursor=abc", headers=flow.headers), 400)
-    _assert_error(flow.client.get("/v2/jobs?status=DONE", headers=flow.headers), 400)
+    api_error(flow.client.get("/v2/nothing-here", headers=flow.headers), 404)
+    api_error(flow.client.get("/v2/jobs?cursor=abc", headers=flow.headers), 400)
+    api_error(flow.client.get("/v2/jobs?status=DONE", headers=flow.headers), 400)
 
 
 def test_disabled_key_refused_once_the_auth_cache_lapses(

@@ -15,23 +15,15 @@ from PIL import Image
 
 from outframe.core.config import Settings
 from outframe.server import welcome
-from tests.conftest import Flow, wait_for
+from tests.conftest import Flow, api_error, wait_for
 
 ACTION = "/v2/images/midjourney/action"
-
-
-def _error(response: Any, status: int, code: str) -> str:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/json"
-    body = response.json()
-    assert body["code"] == code, body
-    return str(body["error"])
 
 
 @pytest.mark.parametrize("cursor", ["99999999999999999999999999", "²", "-1", "1e3", ""])
 def test_a_cursor_that_no_page_gave_is_a_400(flow: Flow, cursor: str) -> None:
     response = flow.client.get("/v2/jobs", params={"cursor": cursor}, headers=flow.headers)
-    assert "nextCursor" in _error(response, 400, "invalid_cursor")
+    assert "nextCursor" in api_error(response, 400, "invalid_cursor")
 
 
 def test_an_unexpected_error_is_still_a_json_500(client: TestClient) -> None:
@@ -40,7 +32,7 @@ def test_an_unexpected_error_is_still_a_json_500(client: TestClient) -> None:
 
     client.app.add_api_route("/test-broken", broken)  # type: ignore[attr-defined]
     plain = TestClient(client.app, raise_server_exceptions=False)
-    message = _error(plain.get("/test-broken"), 500, "internal_error")
+    message = api_error(plain.get("/test-broken"), 500, "internal_error")
     assert "RuntimeError" in message and "a bug" not in message
 
 
@@ -59,7 +51,7 @@ def test_a_chunked_body_over_the_limit_is_a_413(
     headers = {**make_key(), "Content-Type": "application/json"}
     # An iterator is sent with Transfer-Encoding: chunked, without a Content-Length.
     response = client.post(path, content=_chunks(64 * 1024), headers=headers)
-    assert "4096 bytes" in _error(response, 413, "payload_too_large")
+    assert "4096 bytes" in api_error(response, 413, "payload_too_large")
 
 
 def test_a_body_that_is_not_json_says_to_send_json(flow: Flow) -> None:
@@ -68,13 +60,13 @@ def test_a_body_that_is_not_json_says_to_send_json(flow: Flow) -> None:
         content=b'{"prompt": "a lake"}',
         headers={**flow.headers, "Content-Type": "application/x-www-form-urlencoded"},
     )
-    assert "Content-Type: application/json" in _error(form, 400, "invalid_request")
+    assert "Content-Type: application/json" in api_error(form, 400, "invalid_request")
     not_utf8 = flow.client.post(
         "/v2/images/generate",
         content=b'{"prompt": "\xff\xfe"}',
         headers={**flow.headers, "Content-Type": "application/json"},
     )
-    assert "UTF-8 JSON" in _error(not_utf8, 400, "malformed_json")
+    assert "UTF-8 JSON" in api_error(not_utf8, 400, "malformed_json")
     assert flow.credits() == 1000
 
 
@@ -84,7 +76,7 @@ def test_an_empty_idempotency_key_is_a_400(flow: Flow) -> None:
         json={"prompt": "a lake"},
         headers={**flow.headers, "Idempotency-Key": ""},
     )
-    assert "Idempotency-Key" in _error(response, 400, "invalid_request")
+    assert "Idempotency-Key" in api_error(response, 400, "invalid_request")
     assert flow.credits() == 1000
 
 
@@ -99,7 +91,7 @@ def test_a_failed_parent_is_not_worth_waiting_for(
     response = client.post(
         ACTION, json={"action": "upsample", "parentJobId": grid, "index": 1}, headers=flow.headers
     )
-    message = _error(response, 400, "invalid_parent")
+    message = api_error(response, 400, "invalid_parent")
     assert "FAILED" in message and "wait" not in message
     assert flow.credits() == before
 
@@ -119,7 +111,7 @@ def test_an_action_that_would_make_nothing_new_is_a_400(
     width, height = size
     parent = flow.import_image(np.full((height, width, 3), 128, np.uint8))
     response = flow.client.post(ACTION, json={**body, "parentJobId": parent}, headers=flow.headers)
-    assert needle in _error(response, 400, "invalid_request")
+    assert needle in api_error(response, 400, "invalid_request")
     assert flow.credits() == 1000
 
 
@@ -137,7 +129,7 @@ def test_an_action_whose_image_would_be_too_large_is_a_400(
         json={"action": "pan", "parentJobId": parent, "direction": "right"},
         headers=flow.headers,
     )
-    message = _error(response, 400, "image_too_large")
+    message = api_error(response, 400, "image_too_large")
     assert "150x80" in message and "OUTFRAME_MAX_CANVAS_PIXELS" in message
     assert flow.credits() == before
 
@@ -198,5 +190,5 @@ def test_a_decompression_bomb_mask_is_a_400(flow: Flow) -> None:
         "mask": base64.b64encode(bomb.getvalue()).decode(),
     }
     response = flow.client.post(ACTION, json=body, headers=flow.headers)
-    assert "at most" in _error(response, 400, "invalid_mask")
+    assert "at most" in api_error(response, 400, "invalid_mask")
     assert flow.credits() == 1000

@@ -18,7 +18,7 @@ from PIL import Image
 from outframe.imaging.canvas import aspect_size
 from outframe.services import keys
 from outframe.webhooks.transport import RecordingTransport
-from tests.conftest import Flow, b64png, png_bytes, services_of
+from tests.conftest import Flow, api_error, b64png, png_bytes, services_of
 
 IMPORT = "/v2/images/import"
 ACTION = "/v2/images/midjourney/action"
@@ -41,13 +41,6 @@ def fetch(flow: Flow, url: str) -> np.ndarray[Any, Any]:
     return np.asarray(Image.open(io.BytesIO(response.content)).convert("RGB"))
 
 
-def error_of(response: Any, status: int, code: str) -> str:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert body["code"] == code, body
-    return str(body["error"])
-
-
 # --- import: no file without a job -------------------------------------------------------
 
 
@@ -68,14 +61,14 @@ def test_a_refused_import_leaves_no_file(flow: Flow) -> None:
         ),
     ]
     for response in refusals:
-        error_of(response, 400, "invalid_webhook")
+        api_error(response, 400, "invalid_webhook")
     assert stored(flow) == []
     # The same Idempotency-Key with another image: 409, and only the first image is kept.
     keyed = {**flow.headers, "Idempotency-Key": "import-1"}
     first = flow.client.post(IMPORT, json={"image": image}, headers=keyed)
     assert first.status_code == 201, first.text
     other = flow.client.post(IMPORT, json={"image": b64png(picture(1))}, headers=keyed)
-    error_of(other, 409, "idempotency_key_reused")
+    api_error(other, 409, "idempotency_key_reused")
     assert stored(flow) == [f"{first.json()['jobId']}-1.png"]
 
 
@@ -153,10 +146,10 @@ def test_garbage_base64_is_still_refused(flow: Flow, garbage: str) -> None:
     before = flow.credits()
     files_before = stored(flow)
     imported = flow.client.post(IMPORT, json={"image": garbage}, headers=flow.headers)
-    assert error_of(imported, 400, "invalid_image") == "image must be base64-encoded"
+    assert api_error(imported, 400, "invalid_image") == "image must be base64-encoded"
     body = {"action": "inpaint", "parentJobId": parent, "mask": garbage}
     masked = flow.client.post(ACTION, json=body, headers=flow.headers)
-    assert error_of(masked, 400, "invalid_mask") == "mask must be a base64-encoded PNG"
+    assert api_error(masked, 400, "invalid_mask") == "mask must be a base64-encoded PNG"
     assert flow.credits() == before and stored(flow) == files_before
 
 
@@ -193,7 +186,7 @@ def test_bad_prompt_flags_are_refused(flow: Flow, prompt: str, needle: str) -> N
     response = flow.client.post(
         "/v2/images/generate", json={"prompt": prompt}, headers=flow.headers
     )
-    assert needle in error_of(response, 400, "invalid_request")
+    assert needle in api_error(response, 400, "invalid_request")
     assert flow.credits() == 1000
     assert flow.client.get("/v2/jobs", headers=flow.headers).json()["jobs"] == []
 
@@ -342,7 +335,7 @@ def test_multipart_import_checks_its_webhook_fields(
         data=fields,
         headers=hooked.headers,
     )
-    assert needle in error_of(response, 400, "invalid_webhook")
+    assert needle in api_error(response, 400, "invalid_webhook")
     assert stored(hooked) == []
 
 
@@ -356,5 +349,5 @@ def test_another_webhook_under_the_same_key_is_a_conflict(hooked: Flow) -> None:
     moved = hooked.client.post(
         IMPORT, json={"image": image, "webhookUrl": f"{HOOK}/b"}, headers=headers
     )
-    error_of(moved, 409, "idempotency_key_reused")
+    api_error(moved, 409, "idempotency_key_reused")
     assert stored(hooked) == [f"{first.json()['jobId']}-1.png"]
