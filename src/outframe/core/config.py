@@ -115,12 +115,13 @@ class Settings(BaseSettings):
     @field_validator("webhook_retry_seconds")
     @classmethod
     def _retry_delays(cls, value: str) -> str:
+        problem = "expected comma-separated numbers of seconds, none negative"
         try:
-            delays = [float(part) for part in value.split(",") if part.strip()]
-        except ValueError:
-            delays = [-1.0]
-        if any(not delay >= 0 for delay in delays):
-            raise ValueError("expected comma-separated numbers of seconds, none negative")
+            delays = _delays(value)
+        except ValueError as exc:
+            raise ValueError(problem) from exc
+        if any(not delay >= 0 for delay in delays):  # (NaN too)
+            raise ValueError(problem)
         return value
 
     @field_validator("webhook_allow_networks")
@@ -133,7 +134,7 @@ class Settings(BaseSettings):
         return value
 
     def retry_schedule(self) -> list[float]:
-        return [float(part) for part in self.webhook_retry_seconds.split(",") if part.strip()]
+        return _delays(self.webhook_retry_seconds)
 
     def resolved_database_url(self) -> str:
         """The configured URL, or the embedded SQLite file under data_dir."""
@@ -151,3 +152,8 @@ class Settings(BaseSettings):
     @property
     def images_dir(self) -> Path:
         return self.data_dir / "images"
+
+
+def _delays(text: str) -> list[float]:
+    """OUTFRAME_WEBHOOK_RETRY_SECONDS: comma-separated seconds."""
+    return [float(part) for part in text.split(",") if part.strip()]
