@@ -27,6 +27,9 @@ POLICY = AddressPolicy(
             "sneaky.example.com": ["127.0.0.1"],
             "mixed.example.com": ["93.184.216.34", "10.1.2.3"],
             "v6.example.com": ["2606:4700::6810:85e5"],
+            "translated.example.com": ["::ffff:0:7f00:1"],
+            "compatible.example.com": ["::7f00:1"],
+            "site-local.example.com": ["fec0::1"],
         }
     )
 )
@@ -49,6 +52,16 @@ def check(url: str, events: list[str] | None = None, allow_http: bool = False) -
         ("https://[64:ff9b::a00:1]/h", "not a public address"),  # NAT64 of 10.0.0.1
         ("https://[2002:a00:1::1]/h", "not a public address"),  # 6to4 of 10.0.0.1
         ("https://100.64.0.1/h", "not a public address"),  # CGNAT
+        # IPv6 forms an audit found accepted: IPv4-translated, IPv4-compatible, site-local,
+        # and names that resolve to them; and two ranges that are not public unicast.
+        ("https://[::ffff:0:127.0.0.1]/h", "not a public address"),
+        ("https://[::127.0.0.1]/h", "not a public address"),
+        ("https://[fec0::1]/h", "not a public address"),
+        ("https://translated.example.com/h", "::ffff:0:7f00:1"),
+        ("https://compatible.example.com/h", "::7f00:1"),
+        ("https://site-local.example.com/h", "fec0::1"),
+        ("https://[3fff::1]/h", "not a public address"),  # documentation, RFC 9637
+        ("https://[5f00::1]/h", "not a public address"),  # SRv6 SIDs, RFC 9602
         ("https://0.0.0.0/h", "not a public address"),
         ("https://224.0.0.1/h", "not a public address"),
         ("https://sneaky.example.com/h", "127.0.0.1"),
@@ -100,6 +113,15 @@ def test_allow_networks_opens_private_ranges() -> None:
         ("8.8.8.8", True),
         ("2606:4700::1", True),
         ("::ffff:8.8.8.8", True),
+        ("2001:4860:4860::8888", True),
+        ("64:ff9b::808:808", True),  # NAT64 of 8.8.8.8
+        ("::ffff:0:808:808", False),  # IPv4-translated, even of a public address
+        ("::808:808", False),  # IPv4-compatible
+        ("fec0::1", False),
+        ("3fff:0fff::1", False),
+        ("3fff:1000::1", True),  # just past 3fff::/20
+        ("5f00::1", False),
+        ("4000::1", False),  # outside 2000::/3
         ("fe80::1", False),
         ("fc00::1", False),
         ("240.0.0.1", False),

@@ -18,6 +18,15 @@ Resolver = Callable[[str, int], list[str]]
 
 # IPv6 prefixes that carry an IPv4 address in their low 32 bits (NAT64, RFC 6052 and 8215).
 _NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+# IPv6 forms whose low 32 bits an OS or a translator may take for an IPv4 destination, and that
+# no public host uses: IPv4-compatible (::a.b.c.d, deprecated by RFC 4291) and IPv4-translated
+# (::ffff:0:a.b.c.d, RFC 2765). Refused whatever IPv4 address they carry.
+_IPV4_IN_LOW_BITS = (ipaddress.IPv6Network("::/96"), ipaddress.IPv6Network("::ffff:0:0:0/96"))
+# Global unicast is 2000::/3 (RFC 4291): anything outside it (site-local fec0::/10, SRv6 SIDs
+# 5f00::/16, ...) is not a public host, whatever the Python version's tables say. Inside it,
+# ranges newer than some Python versions' tables: documentation 3fff::/20 (RFC 9637).
+_GLOBAL_UNICAST = ipaddress.IPv6Network("2000::/3")
+_NOT_GLOBAL_V6 = (ipaddress.IPv6Network("3fff::/20"),)
 
 
 class AddressRefused(Exception):
@@ -49,6 +58,10 @@ def is_public(ip: IPAddress) -> bool:
         inner = embedded_ipv4(ip)
         if inner is not None:
             return is_public(inner)
+        if any(ip in net for net in _IPV4_IN_LOW_BITS):
+            return False
+        if ip not in _GLOBAL_UNICAST or any(ip in net for net in _NOT_GLOBAL_V6):
+            return False
     return ip.is_global and not ip.is_multicast
 
 
