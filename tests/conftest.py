@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from outframe.api.app import create_app
-from outframe.api.deps import Services
+from outframe.container import Services
 from outframe.core.config import Settings
 from outframe.services import keys
 
@@ -83,6 +83,7 @@ def api_error(response: Any, status: int, code: str | None = None) -> str:
     returns the message."""
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/json"
+    assert response.headers.get("x-request-id"), "every answer, errors too, names its request"
     body = response.json()
     assert body["error"] and isinstance(body["error"], str), body
     if code is not None:

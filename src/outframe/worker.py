@@ -7,7 +7,7 @@ import signal
 import threading
 from types import FrameType
 
-from outframe.api.app import build_services
+from outframe.container import build_services
 from outframe.core.config import Settings
 from outframe.queue.embedded import EmbeddedQueue
 

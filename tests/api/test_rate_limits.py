@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from outframe.api.ratelimit import PRUNE_EVERY, RateLimiter
 from outframe.services import keys
 from outframe.services.errors import TooManyRequests
+from outframe.services.ratelimit import PRUNE_EVERY, RateLimiter
 from tests.conftest import services_of
 
 

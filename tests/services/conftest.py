@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from outframe.api.app import build_services
-from outframe.api.deps import Services
+from outframe.container import Services, build_services
 from outframe.core.config import Settings
 from outframe.queue.base import RecordingQueue
 from outframe.services import keys

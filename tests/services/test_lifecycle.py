@@ -8,8 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from outframe.api.app import build_services
-from outframe.api.deps import Services
+from outframe.container import Services, build_services
 from outframe.core.config import Settings
 from outframe.engines.fake import FakeEngine
 from outframe.queue.base import RecordingQueue

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from outframe.api.deps import Services
+from outframe.container import Services
 from outframe.services.clock import utcnow
 from outframe.services.domain import Action
 from outframe.services.errors import BadRequest

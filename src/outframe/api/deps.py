@@ -2,41 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from outframe.api.ratelimit import RateLimiter
-from outframe.core.config import Settings
-from outframe.engines.base import Engine
-from outframe.queue.base import Queue
+from outframe.container import Services
 from outframe.services import keys
 from outframe.services.errors import Forbidden, Unauthorized
-from outframe.services.jobs import JobService
-from outframe.storage.base import BlobStorage
-from outframe.store.db import Database
-from outframe.webhooks.addresses import AddressPolicy
-from outframe.webhooks.outbox import Outbox
-from outframe.webhooks.sender import WebhookSender
-
-
-@dataclass
-class Services:
-    """What one server process runs on, built once by create_app."""
-
-    settings: Settings
-    db: Database
-    jobs: JobService
-    storage: BlobStorage
-    queue: Queue
-    engine: Engine
-    callers: keys.CallerCache
-    outbox: Outbox
-    webhook_policy: AddressPolicy
-    sender: WebhookSender
-    submit_limit: RateLimiter
-    read_limit: RateLimiter
 
 
 async def get_services(request: Request) -> Services:

@@ -10,6 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from outframe.api.requestid import HEADER as REQUEST_ID
+from outframe.api.requestid import request_id_of
 from outframe.api.schemas import ACTION_NAMES
 from outframe.services.errors import ServiceError
 
@@ -93,10 +95,13 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> Response:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         # A bug: still answer JSON, as every error is; Starlette logs the traceback after this.
+        # This handler answers outside every middleware, so it adds the request id itself.
+        request_id = request_id_of(request.scope)
         return error_response(
             500,
             f"internal error ({type(exc).__name__}); the server log has the details",
             "internal_error",
+            headers={REQUEST_ID: request_id} if request_id else None,
         )

@@ -53,7 +53,7 @@ class CeleryQueue(Queue):
 
 def run_worker(settings: Settings) -> None:
     """`outframe worker` on Celery: one job at a time per process, plus a keeper thread."""
-    from outframe.api.app import build_services
+    from outframe.container import build_services
     from outframe.queue.keeper import Keeper
     from outframe.services.runner import JobRunner
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
-from outframe.api.deps import CallerDep, IdempotencyKey, Services, ServicesDep
+from outframe.api.deps import CallerDep, IdempotencyKey, ServicesDep
 from outframe.api.errors import describe_validation
 from outframe.api.schemas import (
     ActionRequest,
@@ -29,6 +29,7 @@ from outframe.api.schemas import (
     SubmitResponse,
     parse_aspect_ratio,
 )
+from outframe.container import Services
 from outframe.imaging.canvas import Mask
 from outframe.imaging.codec import decode_mask, decode_upload, encode_png
 from outframe.services.clock import new_id

@@ -1,0 +1,38 @@
+"""What the job service's halves share: the database, the webhook outbox and the settings."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.orm import Session
+
+from outframe.store.db import Database
+from outframe.webhooks.outbox import Outbox
+
+
+class JobStore:
+    """The state behind JobService; its submit and lifecycle halves build on it."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        lease_seconds: float,
+        job_timeout_seconds: float,
+        max_attempts: int,
+        outbox: Outbox | None = None,
+        max_canvas_pixels: int = 16_777_216,
+    ) -> None:
+        self.db = db
+        self.outbox = outbox
+        self.max_canvas_pixels = max_canvas_pixels
+        self.lease = timedelta(seconds=lease_seconds)
+        self.timeout = timedelta(seconds=job_timeout_seconds)
+        self.max_attempts = max_attempts
+
+    def _event(self, session: Session, job_id: str, event: str) -> bool:
+        return self.outbox is not None and self.outbox.job_event(session, job_id, event)
+
+    def _wake_senders(self) -> None:
+        if self.outbox is not None:
+            self.outbox.wake()
