@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uvicorn
+from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from outframe.api.app import create_app
+from outframe.api.headtimeout import HeadTimeoutProtocol
 from outframe.core.config import Settings
 from outframe.engines.base import Engine
 from outframe.services import keys
@@ -49,13 +51,22 @@ def welcome(settings: Settings) -> str:
     )
 
 
-def serve(settings: Settings, engine: Engine | None = None) -> None:
-    print(welcome(settings), flush=True)
-    uvicorn.run(
-        create_app(settings, engine=engine),
+def uvicorn_config(settings: Settings, app: FastAPI) -> uvicorn.Config:
+    """How `outframe serve` runs the app (the tests that need real HTTP run it so too)."""
+    return uvicorn.Config(
+        app,
         host=settings.host,
         port=settings.port,
+        http=HeadTimeoutProtocol.with_timeout(settings.request_head_timeout_seconds),
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=10,
     )
+
+
+def serve(settings: Settings, engine: Engine | None = None) -> None:
+    print(welcome(settings), flush=True)
+    server = uvicorn.Server(uvicorn_config(settings, create_app(settings, engine=engine)))
+    server.run()
+    if not server.started:
+        raise SystemExit(3)  # start-up failed (uvicorn has logged why), as uvicorn.run exits

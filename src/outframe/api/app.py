@@ -8,15 +8,15 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
-from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
 from outframe import __version__
 from outframe.api.errors import install_error_handlers
+from outframe.api.head import HeadAsGet
 from outframe.api.limits import BodySizeLimit
 from outframe.api.openapi import install_openapi
 from outframe.api.requestid import RequestId
-from outframe.api.routes import images, jobs, me
+from outframe.api.routes import cdn, images, jobs, me
 from outframe.container import build_services
 from outframe.core.config import Settings
 from outframe.engines.base import Engine
@@ -51,7 +51,7 @@ def create_app(
         )
         app.state.services = services
         if isinstance(services.storage, LocalStorage):
-            app.mount("/cdn", StaticFiles(directory=services.storage.root), name="cdn")
+            app.mount("/cdn", cdn.ResultFiles(directory=services.storage.root), name="cdn")
         services.queue.start()
         services.sender.start()
         # Everything built so far lives as long as the server: keep it out of the collector's
@@ -70,6 +70,9 @@ def create_app(
         version=__version__,
         description="A self-hostable server for the apiframe.ai v2 Midjourney API.",
         lifespan=lifespan,
+        # A redirect to the other spelling of a path (/cdn -> /cdn/) would be built from the
+        # request's Host header, i.e. to wherever the client names: a 404 instead.
+        redirect_slashes=False,
     )
     install_error_handlers(app)
     install_openapi(app)
@@ -83,5 +86,6 @@ def create_app(
 
     # Our own limit, not FastAPI's max_body_size: that one answers some 413s in plain text.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HeadAsGet, passthrough=("/cdn/",))
     app.add_middleware(RequestId)  # added last: outermost, so it sees the body limit's 413s too
     return app

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from outframe.api.requestid import HEADER as REQUEST_ID
 from outframe.api.requestid import request_id_of
 from outframe.api.schemas import ACTION_NAMES
 from outframe.services.errors import ServiceError
+
+log = logging.getLogger(__name__)
 
 
 def error_response(
@@ -76,6 +80,18 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation_error(_: Request, exc: RequestValidationError) -> Response:
         message, code = describe_validation(list(exc.errors()))
         return error_response(400, message, code)
+
+    @app.exception_handler(ClientDisconnect)
+    async def _client_gone(request: Request, _: ClientDisconnect) -> Response:
+        # Not a server fault, and cheap for a client to cause at will: one line, not a traceback.
+        client = request.client.host if request.client else "?"
+        log.info(
+            "%s %s: the client (%s) disconnected before sending the whole body",
+            request.method,
+            request.url.path,
+            client,
+        )
+        return error_response(400, "the request body was cut off", "client_disconnected")
 
     @app.exception_handler(HTTPException)
     async def _http_error(_: Request, exc: HTTPException) -> Response:

@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     rate_limit_read_burst: int = Field(500, ge=1, description="GETs a key may send at once")
     default_max_concurrent_jobs: int = Field(3, ge=1)
     max_body_bytes: int = Field(32 * 1024 * 1024, ge=1024)
+    request_head_timeout_seconds: float = Field(
+        10.0, gt=0, description="a connection whose request line and headers take longer is closed"
+    )
     max_image_pixels: int = Field(64_000_000, ge=1)
     max_canvas_pixels: int = Field(
         16_777_216, ge=1, description="largest image an outpaint, pan or inpaint may make"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -28,6 +29,15 @@ def image_name(job_id: str, n: int | str) -> str:
 
 def mask_name(job_id: str) -> str:
     return f"{job_id}-mask.png"
+
+
+# What image_name makes: the only blobs clients are given URLs for (a mask is an input, kept
+# beside them but never public).
+_RESULT_NAME = re.compile(r"[0-9a-f-]{36}-(?:[1-9][0-9]?|grid)\.png")
+
+
+def is_result_name(name: str) -> bool:
+    return _RESULT_NAME.fullmatch(name) is not None
 
 
 def job_seeds(job_id: str, params: dict[str, object]) -> list[int]:
