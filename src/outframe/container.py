@@ -11,6 +11,8 @@ from outframe.engines.base import Engine
 from outframe.queue.base import Queue
 from outframe.queue.embedded import EmbeddedQueue
 from outframe.services import keys
+from outframe.services.changes import JobChanges
+from outframe.services.events import JobEvents
 from outframe.services.jobs import JobService
 from outframe.services.ratelimit import RateLimiter
 from outframe.services.runner import JobRunner
@@ -39,6 +41,7 @@ class Services:
     sender: WebhookSender
     submit_limit: RateLimiter
     read_limit: RateLimiter
+    events: JobEvents
 
 
 def build_services(
@@ -61,6 +64,7 @@ def build_services(
         retry_seconds=settings.retry_schedule(),
         lock_seconds=settings.webhook_timeout_seconds + 15,
     )
+    changes = JobChanges()
     jobs = JobService(
         db,
         lease_seconds=settings.lease_seconds,
@@ -68,6 +72,14 @@ def build_services(
         max_attempts=settings.max_attempts,
         outbox=outbox,
         max_canvas_pixels=settings.max_canvas_pixels,
+        changes=changes,
+    )
+    events = JobEvents(
+        db,
+        changes,
+        storage,
+        poll_seconds=settings.events_poll_seconds,
+        max_seconds=settings.events_max_seconds,
     )
     engine = engine or load_engine(settings)
     if queue is None and settings.queue == "celery":
@@ -110,5 +122,5 @@ def build_services(
     )
     return Services(
         settings, db, jobs, storage, queue, engine, callers, outbox, policy, sender,
-        submit_limit, read_limit,
+        submit_limit, read_limit, events,
     )  # fmt: skip

@@ -12,6 +12,7 @@ import pytest
 
 from tests.e2e.client import Api, run_chain
 from tests.e2e.server import ServerProcess, outframe_cli
+from tests.sse import sse_events
 
 pytestmark = pytest.mark.slow
 
@@ -81,3 +82,31 @@ def test_sigkill_mid_job_completes_exactly_once(tmp_path: Path, make_api: Any) -
         assert attempts == 2
     finally:
         second.stop()
+
+
+def test_events_stream_over_real_http(tmp_path: Path, make_api: Any) -> None:
+    """Through uvicorn, each event arrives as it happens (nothing buffers the stream): progress
+    events while the job runs, then completed, then the end of the response."""
+    data_dir = tmp_path / "data"
+    server = ServerProcess(data_dir, engine="fake", fake_engine_seconds="3").start()
+    try:
+        api = make_api(server.url, create_key(data_dir, 100))
+        job_id = api.post("/v2/images/generate", {"prompt": "a lake"})
+        seen: list[tuple[str, str, int]] = []
+        with api.http.stream("GET", f"/v2/jobs/{job_id}/events") as response:
+            assert response.status_code == 200
+            for name, data in sse_events(response.iter_lines()):
+                first_running = (
+                    data["status"] == "PROCESSING"
+                    and data["progress"]
+                    and not any(status == "PROCESSING" and p for _, status, p in seen)
+                )
+                seen.append((name, data["status"], data["progress"]))
+                if first_running:
+                    # The first progress arrives while the job runs (some 2 s of work left).
+                    assert api.http.get(f"/v2/jobs/{job_id}").json()["status"] == "PROCESSING"
+        running = [p for name, status, p in seen if status == "PROCESSING" and p]
+        assert len(running) >= 2 and running == sorted(running), seen
+        assert seen[-1] == ("completed", "COMPLETED", 100)
+    finally:
+        server.stop()

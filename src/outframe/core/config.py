@@ -80,6 +80,12 @@ class Settings(BaseSettings):
     job_timeout_seconds: float = Field(600.0, gt=0)
     max_attempts: int = Field(3, ge=1)
     poll_seconds: float = Field(1.0, gt=0, description="how often idle workers look for work")
+    events_poll_seconds: float = Field(
+        1.0, gt=0, description="how often an event stream looks at a job another process runs"
+    )
+    events_max_seconds: float = Field(
+        300.0, gt=0, description="longest an event stream stays open; then the client reconnects"
+    )
 
     auth_cache_seconds: float = Field(
         1.0, ge=0, description="how long a checked API key is remembered; 0 = check every time"

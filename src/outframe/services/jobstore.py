@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
+from outframe.services.changes import JobChanges
 from outframe.store.db import Database
 from outframe.webhooks.outbox import Outbox
 
@@ -22,9 +23,12 @@ class JobStore:
         max_attempts: int,
         outbox: Outbox | None = None,
         max_canvas_pixels: int = 16_777_216,
+        changes: JobChanges | None = None,
     ) -> None:
         self.db = db
         self.outbox = outbox
+        # Told after each commit that moves a job on (event streams wait on it).
+        self.changes = changes or JobChanges()
         self.max_canvas_pixels = max_canvas_pixels
         self.lease = timedelta(seconds=lease_seconds)
         self.timeout = timedelta(seconds=job_timeout_seconds)

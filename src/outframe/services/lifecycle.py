@@ -119,7 +119,7 @@ class JobLifecycle(JobStore):
             if claimed.rowcount == 0:  # type: ignore[attr-defined]
                 return None
             job = session.execute(_CLAIMED, {"seq": seq}).one()
-            return Claim(
+            claim = Claim(
                 job_id=job.id,
                 token=token,
                 team_id=job.team_id,
@@ -129,6 +129,8 @@ class JobLifecycle(JobStore):
                 attempt=job.attempts,
                 has_webhook=bool(job.webhook_url),
             )
+        self.changes.changed(claim.job_id)
+        return claim
 
     def _held(self, claim: Claim) -> Any:
         return (
@@ -146,6 +148,8 @@ class JobLifecycle(JobStore):
             )
             held = bool(result.rowcount)  # type: ignore[attr-defined]
             queued = held and notify and self._event(session, claim.job_id, "progress")
+        if held:
+            self.changes.changed(claim.job_id)
         if queued:
             self._wake_senders()
         return held
@@ -183,6 +187,7 @@ class JobLifecycle(JobStore):
                 return False
             credits.post(session, claim.team_id, claim.job_id)
             queued = claim.has_webhook and self._event(session, claim.job_id, "completed")
+        self.changes.changed(claim.job_id)
         if queued:
             self._wake_senders()
         return True
@@ -194,6 +199,7 @@ class JobLifecycle(JobStore):
             if job is None:
                 return False
             queued = self._fail(session, job, error)
+        self.changes.changed(claim.job_id)
         if queued:
             self._wake_senders()
         return True
@@ -272,6 +278,8 @@ class JobLifecycle(JobStore):
                     job.lease_owner = None
                     job.lease_expires_at = None
                     job.progress = 0
+        for job_id in changed:
+            self.changes.changed(job_id)
         if queued:
             self._wake_senders()
         return changed

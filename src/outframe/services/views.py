@@ -39,3 +39,21 @@ def job_view(job: Mapping[str, Any], storage: BlobStorage) -> dict[str, Any]:
         "createdAt": iso(job["created_at"]),
         "completedAt": iso(job["completed_at"]),
     }
+
+
+def event_payload(job: Mapping[Any, Any], event: str, storage: BlobStorage) -> dict[str, Any]:
+    """A job event (progress, completed, failed) as webhooks and event streams send it."""
+    body: dict[str, Any] = {"event": event, "jobId": job["id"]}
+    if event == "progress":
+        body |= {"status": job["status"], "progress": job["progress"]}
+    elif event == "completed":
+        body |= {
+            "status": "COMPLETED",
+            "progress": 100,
+            "result": result_view(job["result"], storage),
+            "creditCost": job["credit_cost"],
+            "completedAt": iso(job["completed_at"]),
+        }
+    else:
+        body |= {"status": "FAILED", "error": job["error"]}
+    return body | {"model": "midjourney"}

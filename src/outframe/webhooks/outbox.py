@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from outframe.services.clock import new_id, utcnow
-from outframe.services.views import iso, result_view
+from outframe.services.views import event_payload, iso
 from outframe.storage.base import BlobStorage
 from outframe.store.db import Database
 from outframe.store.models import ATTEMPTS, DELIVERIES, JOBS, ApiKey
@@ -80,23 +80,6 @@ class Due:
     key_hash: str
 
 
-def payload(job: Any, event: str, storage: BlobStorage) -> dict[str, Any]:
-    body: dict[str, Any] = {"event": event, "jobId": job.id}
-    if event == "progress":
-        body |= {"status": "PROCESSING", "progress": job.progress}
-    elif event == "completed":
-        body |= {
-            "status": "COMPLETED",
-            "progress": 100,
-            "result": result_view(job.result, storage),
-            "creditCost": job.credit_cost,
-            "completedAt": iso(job.completed_at),
-        }
-    else:
-        body |= {"status": "FAILED", "error": job.error}
-    return body | {"model": "midjourney"}
-
-
 class Outbox:
     def __init__(
         self,
@@ -125,7 +108,7 @@ class Outbox:
         job = session.execute(_JOB_FOR_EVENT, {"job_id": job_id}).one_or_none()
         if job is None or not job.webhook_url or event not in (job.webhook_events or ()):
             return False
-        body = orjson.dumps(payload(job, event, self.storage)).decode()
+        body = orjson.dumps(event_payload(job._mapping, event, self.storage)).decode()
         self._insert(
             session, job_id, event, job.webhook_url, body, "msg_" + new_id().replace("-", "")
         )

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Query, Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from outframe.api.deps import CallerDep, ServicesDep, authenticate
 from outframe.api.schemas import JobList, JobView
@@ -35,6 +35,43 @@ async def get_job(request: Request) -> Response:
     services, caller = await authenticate(request)
     job = await services.db.read(lambda conn: services.jobs.get(conn, caller.team_id, job_id))
     return _json(job_view(job, services.storage))
+
+
+_EVENTS_EXAMPLE = (
+    'event: progress\ndata: {"event":"progress","jobId":"…","status":"PROCESSING","progress":40,'
+    '"model":"midjourney"}\n\nevent: completed\ndata: {"event":"completed","jobId":"…",'
+    '"status":"COMPLETED","progress":100,"result":{"images":["…"],"gridUrl":"…"},'
+    '"model":"midjourney","creditCost":16,"completedAt":"…"}\n\n'
+)
+
+
+@router.get(
+    "/{job_id}/events",
+    response_class=StreamingResponse,
+    openapi_extra={"parameters": _PARAMETERS},
+    responses={
+        200: {
+            "description": "Server-Sent Events: `progress` (the state at connection, then at "
+            "each change of status or progress), then `completed` or `failed` (data as the "
+            "webhook of that name) and the end of the stream. A stream open longer than "
+            "OUTFRAME_EVENTS_MAX_SECONDS ends without a final event: connect again.",
+            "content": {
+                "text/event-stream": {"schema": {"type": "string"}, "example": _EVENTS_EXAMPLE}
+            },
+        }
+    },
+)
+async def job_events(request: Request) -> Response:
+    """Extension: the job's progress as Server-Sent Events, ending with its final event."""
+    job_id: str = request.path_params["job_id"]
+    services, caller = await authenticate(request)
+    await services.db.read(lambda conn: services.jobs.get(conn, caller.team_id, job_id))
+    return StreamingResponse(
+        services.events.stream(caller.team_id, job_id),
+        media_type="text/event-stream",
+        # (no-transform and X-Accel-Buffering: proxies must pass each event on as it comes)
+        headers={"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"},
+    )
 
 
 @router.get("", response_model=JobList)
