@@ -13,6 +13,7 @@ from outframe.queue.embedded import EmbeddedQueue
 from outframe.services import keys
 from outframe.services.changes import JobChanges
 from outframe.services.events import JobEvents
+from outframe.services.decoding import PixelBudget
 from outframe.services.jobs import JobService
 from outframe.services.ratelimit import RateLimiter
 from outframe.services.runner import JobRunner
@@ -42,6 +43,7 @@ class Services:
     submit_limit: RateLimiter
     read_limit: RateLimiter
     events: JobEvents
+    decode_budget: PixelBudget
 
 
 def build_services(
@@ -73,6 +75,7 @@ def build_services(
         outbox=outbox,
         max_canvas_pixels=settings.max_canvas_pixels,
         changes=changes,
+        import_quota_bytes=settings.import_quota_bytes,
     )
     events = JobEvents(
         db,
@@ -122,5 +125,5 @@ def build_services(
     )
     return Services(
         settings, db, jobs, storage, queue, engine, callers, outbox, policy, sender,
-        submit_limit, read_limit, events,
+        submit_limit, read_limit, events, PixelBudget(settings.decode_pixel_budget),
     )  # fmt: skip

@@ -107,6 +107,12 @@ class Settings(BaseSettings):
     max_canvas_pixels: int = Field(
         16_777_216, ge=1, description="largest image an outpaint, pan or inpaint may make"
     )
+    decode_pixel_budget: int = Field(
+        64_000_000, ge=1, description="pixels of uploads decoded at once; more wait their turn"
+    )
+    import_quota_bytes: int = Field(
+        1024**3, ge=0, description="bytes of imported images a team may keep; 0 = no limit"
+    )
     retention_days: float = Field(90, gt=0, description="days images are kept after a job ends")
 
     webhook_allow_http: bool = Field(False, description="allow http:// webhook URLs (development)")

@@ -24,12 +24,14 @@ class JobStore:
         outbox: Outbox | None = None,
         max_canvas_pixels: int = 16_777_216,
         changes: JobChanges | None = None,
+        import_quota_bytes: int = 0,
     ) -> None:
         self.db = db
         self.outbox = outbox
         # Told after each commit that moves a job on (event streams wait on it).
         self.changes = changes or JobChanges()
         self.max_canvas_pixels = max_canvas_pixels
+        self.import_quota_bytes = import_quota_bytes
         self.lease = timedelta(seconds=lease_seconds)
         self.timeout = timedelta(seconds=job_timeout_seconds)
         self.max_attempts = max_attempts

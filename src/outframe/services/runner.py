@@ -9,12 +9,15 @@ import threading
 import time
 from dataclasses import dataclass
 
+from sqlalchemy import select
+
 from outframe.engines.base import Engine, EngineClosed
 from outframe.imaging import canvas as geometry
-from outframe.imaging.codec import RGB, decode_png, encode_png
+from outframe.imaging.codec import RGB, decode_png, decode_stored_mask, encode_png
 from outframe.services.domain import Action
 from outframe.services.jobs import Claim, JobService
 from outframe.storage.base import BlobStorage
+from outframe.store.models import JOBS
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +26,8 @@ class JobAborted(Exception):
     """The job must stop: its lease was lost or its time ran out."""
 
 
-def image_name(job_id: str, n: int | str) -> str:
-    return f"{job_id}-{n}.png"
+def image_name(job_id: str, n: int | str, extension: str = "png") -> str:
+    return f"{job_id}-{n}.{extension}"
 
 
 def mask_name(job_id: str) -> str:
@@ -33,7 +36,7 @@ def mask_name(job_id: str) -> str:
 
 # What image_name makes: the only blobs clients are given URLs for (a mask is an input, kept
 # beside them but never public).
-_RESULT_NAME = re.compile(r"[0-9a-f-]{36}-(?:[1-9][0-9]?|grid)\.png")
+_RESULT_NAME = re.compile(r"[0-9a-f-]{36}-(?:[1-9][0-9]?|grid)\.(?:png|jpg)")
 
 
 def is_result_name(name: str) -> bool:
@@ -129,7 +132,14 @@ class JobRunner:
 
     def _parent_image(self, claim: Claim, index: int = 1) -> RGB:
         assert claim.parent_job_id is not None
-        return decode_png(self.storage.get(image_name(claim.parent_job_id, index)))
+        # The parent's result names its blobs (an import of a JPEG is kept as a .jpg).
+        with self.jobs.db.session() as session:
+            stored = session.execute(
+                select(JOBS.c.result).where(JOBS.c.id == claim.parent_job_id)
+            ).scalar()
+        names = (stored or {}).get("images") or []
+        name = names[index - 1] if len(names) >= index else image_name(claim.parent_job_id, index)
+        return decode_png(self.storage.get(name))
 
     def _render(self, claim: Claim, progress: Progress) -> list[RGB]:
         p = claim.params
@@ -151,7 +161,7 @@ class JobRunner:
                 canvas = geometry.pan(self._parent_image(claim), str(p["direction"]))
             case Action.INPAINT:
                 assert claim.parent_job_id is not None
-                mask = decode_png(self.storage.get(mask_name(claim.job_id)))[..., 0] >= 128
+                mask = decode_stored_mask(self.storage.get(mask_name(claim.job_id)))
                 canvas = geometry.repaint(self._parent_image(claim), mask)
             case _:
                 raise ValueError(f"action {claim.action.value} is not run by workers")

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from outframe.imaging import canvas
-from outframe.services import credits
+from outframe.services import credits, quota
 from outframe.services.clock import new_id, utcnow
 from outframe.services.domain import Action, JobStatus
 from outframe.services.errors import BadRequest, Conflict, NotFound
@@ -161,12 +161,14 @@ class JobSubmission(JobStore):
         completed_result: dict[str, Any] | None = None,
         size: tuple[int, int] | None = None,
         validate: Any = None,
+        stored_bytes: int | None = None,
     ) -> Submitted:
         """Create a job and hold its cost in one transaction; replay an idempotent repeat.
 
         `validate(session, parent)` runs after the parent checks and before any credit is held,
         for checks that need the parent (an inpaint mask's size). `completed_result` creates the
-        job already COMPLETED (imports).
+        job already COMPLETED (imports); `stored_bytes`, what it keeps in storage, counts
+        against the team's import quota.
         """
         for attempt in (1, 2):
             try:
@@ -179,6 +181,7 @@ class JobSubmission(JobStore):
                     completed_result,
                     size,
                     validate,
+                    stored_bytes,
                 )
             except IntegrityError:
                 # Two requests raced on one Idempotency-Key: the loser replays the winner's answer.
@@ -196,6 +199,7 @@ class JobSubmission(JobStore):
         completed_result: dict[str, Any] | None,
         size: tuple[int, int] | None,
         validate: Any,
+        stored_bytes: int | None,
     ) -> Submitted:
         with self.db.write() as session:
             if idempotency_key is not None:
@@ -210,6 +214,14 @@ class JobSubmission(JobStore):
                 _check_canvas(request.action, params, parent, self.max_canvas_pixels)
                 if validate is not None:
                     validate(session, parent)
+            if stored_bytes is not None:
+                quota.check(
+                    session,
+                    caller.team_id,
+                    self.import_quota_bytes,
+                    stored_bytes,
+                    lock=self.db.is_postgres,
+                )
             now = utcnow()
             status = JobStatus.COMPLETED if completed_result is not None else JobStatus.QUEUED
             session.execute(
@@ -232,6 +244,7 @@ class JobSubmission(JobStore):
                     completed_at=now if completed_result is not None else None,
                     width=size[0] if size else None,
                     height=size[1] if size else None,
+                    stored_bytes=stored_bytes,
                 ),
             )
             if request.action.cost:

@@ -41,7 +41,10 @@ class S3Storage(BlobStorage):
 
     def put(self, name: str, data: bytes) -> None:
         self.client.put_object(
-            Bucket=self.bucket, Key=self._key(name), Body=data, ContentType="image/png"
+            Bucket=self.bucket,
+            Key=self._key(name),
+            Body=data,
+            ContentType="image/jpeg" if name.endswith(".jpg") else "image/png",
         )
 
     def get(self, name: str) -> bytes:

@@ -86,6 +86,8 @@ class Job(Base):
     # Pixel size of each result image, set when the job completes (parents' checks use it).
     width: Mapped[int | None] = mapped_column(Integer, nullable=True)
     height: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Bytes an import keeps in storage, counted against its team's OUTFRAME_IMPORT_QUOTA_BYTES.
+    stored_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     webhook_url: Mapped[str | None] = mapped_column(Text, nullable=True)
     webhook_events: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     webhook_status: Mapped[str | None] = mapped_column(String(16), nullable=True)

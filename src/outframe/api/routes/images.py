@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
 import hashlib
 import re
@@ -19,6 +17,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
+from outframe.api import uploads
 from outframe.api.deps import CallerDep, IdempotencyKey, ServicesDep
 from outframe.api.errors import describe_validation
 from outframe.api.schemas import (
@@ -30,14 +29,11 @@ from outframe.api.schemas import (
     parse_aspect_ratio,
 )
 from outframe.container import Services
-from outframe.imaging.canvas import Mask
-from outframe.imaging.codec import decode_mask, decode_upload, encode_png
 from outframe.services.clock import new_id
 from outframe.services.domain import Action
 from outframe.services.errors import BadRequest
 from outframe.services.jobs import JobRequest, ParentInfo, Submitted
 from outframe.services.keys import Caller
-from outframe.services.runner import image_name, mask_name
 from outframe.webhooks.urls import check_subscription
 
 router = APIRouter(prefix="/v2/images", tags=["images"])
@@ -47,9 +43,6 @@ _FLAG = re.compile(r"(?<!\S)--(ar|aspect|seed)(?!\S)")
 _RATIO_VALUE = re.compile(r"\s+([0-9]+\s*:\s*[0-9]+)(?!\S)")
 _WORD = re.compile(r"\s+(\S+)")
 MAX_SEED = 2**32 - 1
-# What clients put into base64 besides the alphabet: line breaks (GNU base64 wraps at 76
-# columns, MIME at 76 with CRLF) and the odd space.
-_ASCII_SPACE = str.maketrans("", "", " \t\n\r\f\v")
 
 
 def _answer(submitted: Submitted) -> Response:
@@ -159,7 +152,7 @@ def _prompt_flags(prompt: str) -> dict[str, Any]:
 
 
 @router.post("/midjourney/action", status_code=202, response_model=SubmitResponse)
-def action(
+async def action(
     body: Annotated[ActionRequest, Body()],
     request: Request,
     caller: CallerDep,
@@ -169,16 +162,6 @@ def action(
     fields = body.model_dump(
         exclude={"action", "parentJobId", "webhookUrl", "webhookEvents", "mask"}, exclude_none=True
     )
-    job_id = new_id()
-    validate = discard = None
-    if isinstance(body, InpaintRequest):
-        repaint = _decode_mask(services, body.mask)
-        validate = _mask_fits(repaint)
-        # Stored before the job exists (a worker may take the job the moment it is committed),
-        # and outside the database's write lock; discarded if no job comes of it.
-        white = (repaint[..., None] * 255).repeat(3, axis=2).astype("uint8")
-        services.storage.put(mask_name(job_id), encode_png(white))
-        discard = functools.partial(services.storage.delete, mask_name(job_id))
     job = JobRequest(
         action=Action(body.action),
         params=fields,
@@ -186,7 +169,14 @@ def action(
         webhook_url=body.webhookUrl,
         webhook_events=body.webhookEvents,
     )
-    return _submit(
+    job_id = new_id()
+    validate = discard = None
+    if isinstance(body, InpaintRequest):
+        mask = await uploads.store_mask(services, caller, job, body.mask, job_id)
+        validate = _mask_fits(mask.size)
+        discard = functools.partial(services.storage.delete, mask.name)
+    return await run_in_threadpool(
+        _submit,
         services,
         request,
         caller,
@@ -199,36 +189,11 @@ def action(
     )
 
 
-def _decode_base64(encoded: str, problem: str, code: str) -> bytes:
-    """Strict base64, as clients send it: perhaps a data: URL, perhaps wrapped in lines. Any
-    other character outside the alphabet is a 400 saying `problem`."""
-    text = encoded.split(",", 1)[-1].translate(_ASCII_SPACE)
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise BadRequest(problem, code=code) from exc
-
-
-def _decode_mask(services: Services, encoded: str) -> Mask:
-    """The repaint mask (True = repaint), or 400 saying what is wrong with it."""
-    raw = _decode_base64(encoded, "mask must be a base64-encoded PNG", "invalid_mask")
-    repaint = decode_mask(raw, max_pixels=services.settings.max_image_pixels)
-    if not repaint.any():
-        raise BadRequest("mask has no white pixels: nothing to repaint", code="invalid_mask")
-    return repaint
-
-
-def _mask_fits(repaint: Mask) -> Any:
-    """The submit-time check that needs the parent: the mask must have its size."""
+def _mask_fits(size: tuple[int, int]) -> Any:
+    """The mask's size, checked again in the job's transaction with the parent it is made on."""
 
     def check(_: Session, parent: ParentInfo) -> None:
-        height, width = repaint.shape
-        if (width, height) != (parent.width, parent.height):
-            raise BadRequest(
-                f"mask is {width}x{height} but the parent image is "
-                f"{parent.width}x{parent.height}; they must match",
-                code="invalid_mask",
-            )
+        uploads.check_mask_size(size, parent)
 
     return check
 
@@ -242,14 +207,9 @@ async def import_image(
 ) -> Response:
     """Import an image as a completed single-image job (multipart `image`/`file`, or JSON)."""
     raw, webhook_url, webhook_events = await _read_import(request)
-    image = await run_in_threadpool(
-        decode_upload, raw, max_pixels=services.settings.max_image_pixels
-    )
     job_id = new_id()
-    height, width = image.shape[:2]
-    name = image_name(job_id, 1)
     # Stored before the job exists, as an inpaint's mask is; discarded if no job comes of it.
-    await run_in_threadpool(services.storage.put, name, encode_png(image))
+    stored = await uploads.store_import(services, caller, raw, job_id)
     job = JobRequest(action=Action.IMPORT, webhook_url=webhook_url, webhook_events=webhook_events)
     fingerprint = raw
     if webhook_url is not None or webhook_events is not None:
@@ -264,10 +224,11 @@ async def import_image(
         job,
         fingerprint,
         idempotency_key,
-        discard=functools.partial(services.storage.delete, name),
+        discard=functools.partial(services.storage.delete, stored.name),
         job_id=job_id,
-        completed_result={"images": [name]},
-        size=(width, height),
+        completed_result={"images": [stored.name]},
+        size=stored.size,
+        stored_bytes=stored.nbytes,
     )
 
 
@@ -294,7 +255,7 @@ async def _read_import(request: Request) -> tuple[bytes, str | None, Sequence[st
     except ValidationError as exc:
         message, code = describe_validation([dict(e) for e in exc.errors()])
         raise BadRequest(message, code=code) from exc
-    data = _decode_base64(body.image, "image must be base64-encoded", "invalid_image")
+    data = uploads.decode_base64(body.image, "image must be base64-encoded", "invalid_image")
     return data, body.webhookUrl, body.webhookEvents
 
 
