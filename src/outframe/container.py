@@ -12,8 +12,8 @@ from outframe.queue.base import Queue
 from outframe.queue.embedded import EmbeddedQueue
 from outframe.services import keys
 from outframe.services.changes import JobChanges
-from outframe.services.events import JobEvents
 from outframe.services.decoding import PixelBudget
+from outframe.services.events import JobEvents
 from outframe.services.jobs import JobService
 from outframe.services.ratelimit import RateLimiter
 from outframe.services.runner import JobRunner
