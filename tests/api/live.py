@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -34,10 +35,10 @@ class Live:
 
 
 @contextmanager
-def live_server(settings: Settings) -> Iterator[Live]:
-    """Serve on a free loopback port."""
+def live_server(settings: Settings, **parts: Any) -> Iterator[Live]:
+    """Serve on a free loopback port; `parts` go to create_app (a resolver, ...)."""
     settings = settings.model_copy(update={"port": free_port(), "host": "127.0.0.1"})
-    app = create_app(settings)
+    app = create_app(settings, **parts)
     server = uvicorn.Server(uvicorn_config(settings, app))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -36,7 +36,16 @@ class _Request(BaseModel):
     # apiframe clients send fields outframe has no use for (e.g. "mode"); they are ignored.
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
-    webhookUrl: Annotated[str | None, Field(max_length=2048)] = None
+    # The https rule is checked (with its reasons) when the URL is, so it is only documented.
+    webhookUrl: Annotated[
+        str | None,
+        Field(
+            max_length=2048,
+            description="https:// URL of a public host (plain http only where the server "
+            "allows it, for development)",
+            json_schema_extra={"pattern": "^https://", "format": "uri"},
+        ),
+    ] = None
     webhookEvents: list[WebhookEvent] | None = None
 
 
@@ -106,7 +115,14 @@ ACTION_NAMES = ("upsample", "variation", "outpaint", "pan", "inpaint")
 
 
 class ImportJsonRequest(_Request):
-    image: Annotated[str, Field(min_length=1, description="base64-encoded image")]
+    image: Annotated[
+        str,
+        Field(
+            min_length=1,
+            description="base64-encoded image (PNG, JPEG, WebP, TIFF, BMP or GIF); a data: URL "
+            "and line breaks are accepted",
+        ),
+    ]
 
 
 class SubmitResponse(BaseModel):

@@ -34,7 +34,7 @@ from outframe.services.domain import Action
 from outframe.services.errors import BadRequest
 from outframe.services.jobs import JobRequest, ParentInfo, Submitted
 from outframe.services.keys import Caller
-from outframe.webhooks.urls import check_subscription
+from outframe.webhooks.urls import EVENTS, check_subscription
 
 router = APIRouter(prefix="/v2/images", tags=["images"])
 
@@ -198,7 +198,39 @@ def _mask_fits(size: tuple[int, int]) -> Any:
     return check
 
 
-@router.post("/import", status_code=201, response_model=SubmitResponse)
+# The route reads its body itself (a form or JSON), so FastAPI cannot see it: described here.
+_IMPORT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": ImportJsonRequest.model_json_schema()},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["image"],
+                    "properties": {
+                        "image": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "the image file (a field named `file` is read too)",
+                        },
+                        "webhookUrl": {"type": "string", "maxLength": 2048, "pattern": "^https://"},
+                        "webhookEvents": {
+                            "type": "array",
+                            "items": {"type": "string", "enum": list(EVENTS)},
+                            "description": "repeated fields, comma-separated, or a JSON list",
+                        },
+                    },
+                },
+            },
+        },
+    }
+}
+
+
+@router.post(
+    "/import", status_code=201, response_model=SubmitResponse, openapi_extra=_IMPORT_BODY
+)
 async def import_image(
     request: Request,
     caller: CallerDep,

@@ -15,6 +15,8 @@ from outframe.services.errors import BadRequest
 from outframe.services.views import job_view
 
 router = APIRouter(prefix="/v2/jobs", tags=["jobs"])
+# What a nextCursor looks like (the rule is checked by hand below, for its own message).
+CURSOR_PATTERN = "^[0-9]{1,18}$"
 
 
 def _json(body: object) -> Response:
@@ -45,6 +47,18 @@ _EVENTS_EXAMPLE = (
 )
 
 
+# One event of the stream (as SSE clients and OpenAPI tools read it), not the stream as a string.
+_EVENT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "event": {"type": "string", "enum": ["progress", "completed", "failed"]},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+        "id": {"type": "string"},
+        "retry": {"type": "integer"},
+    },
+}
+
+
 @router.get(
     "/{job_id}/events",
     response_class=StreamingResponse,
@@ -56,7 +70,7 @@ _EVENTS_EXAMPLE = (
             "webhook of that name) and the end of the stream. A stream open longer than "
             "OUTFRAME_EVENTS_MAX_SECONDS ends without a final event: connect again.",
             "content": {
-                "text/event-stream": {"schema": {"type": "string"}, "example": _EVENTS_EXAMPLE}
+                "text/event-stream": {"schema": _EVENT_SCHEMA, "example": _EVENTS_EXAMPLE}
             },
         }
     },
@@ -80,7 +94,13 @@ async def list_jobs(
     services: ServicesDep,
     status: JobStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: str | None = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            description="nextCursor of the page before",
+            json_schema_extra={"pattern": CURSOR_PATTERN},
+        ),
+    ] = None,
 ) -> Response:
     after: int | None = None
     if cursor is not None:
