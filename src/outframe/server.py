@@ -26,7 +26,8 @@ def welcome(settings: Settings) -> str:
         with db.write() as session:
             if session.scalar(select(func.count()).select_from(ApiKey)):
                 return (
-                    f"outframe on {base} (data in {settings.data_dir.resolve()})\n"
+                    f"outframe on {base} (data in {settings.data_dir.resolve()}); "
+                    f"playground at {base}/\n"
                     "create a key with: outframe keys create --name NAME --credits 1000"
                 )
             _, plaintext = keys.create_key(
@@ -46,6 +47,7 @@ def welcome(settings: Settings) -> str:
             f"  curl -s -X POST {base}/v2/images/generate -H 'X-API-Key: {plaintext}' \\",
             "       -H 'Content-Type: application/json' -d '{\"prompt\": \"a lake at dawn\"}'",
             f"  curl -s {base}/v2/jobs/JOB_ID -H 'X-API-Key: {plaintext}'",
+            f"playground: {base}/ (paste the key there)",
             f"API docs: {base}/docs",
         ]
     )

@@ -17,6 +17,8 @@ from outframe.api.limits import BodySizeLimit
 from outframe.api.openapi import install_openapi
 from outframe.api.requestid import RequestId
 from outframe.api.routes import cdn, images, jobs, me
+from outframe.api.routes.playground import PREFIX as PLAYGROUND
+from outframe.api.routes.playground import install_playground
 from outframe.container import build_services
 from outframe.core.config import Settings
 from outframe.engines.base import Engine
@@ -79,6 +81,7 @@ def create_app(
     app.include_router(jobs.router)  # first: routes are matched in order, and polls dominate
     app.include_router(images.router)
     app.include_router(me.router)
+    install_playground(app)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:
@@ -86,6 +89,6 @@ def create_app(
 
     # Our own limit, not FastAPI's max_body_size: that one answers some 413s in plain text.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(HeadAsGet, passthrough=("/cdn/",))
+    app.add_middleware(HeadAsGet, passthrough=("/cdn/", PLAYGROUND + "/"))
     app.add_middleware(RequestId)  # added last: outermost, so it sees the body limit's 413s too
     return app
