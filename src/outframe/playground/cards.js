@@ -33,6 +33,8 @@ export function labelOf(action, input = {}) {
 }
 
 const shortId = (id) => id.slice(0, 8);
+// The image's own file name (a PNG, or the JPEG an import was kept as).
+const fileName = (url) => decodeURIComponent(new URL(url, location.href).pathname.split("/").pop());
 
 export class Card {
   // actions: {submit(body), view(url, name), region(card), focusJob(id)}
@@ -179,7 +181,7 @@ export class Card {
 
   renderGrid(images) {
     const grid = el("div", { class: "grid" });
-    images.forEach((url, i) => grid.append(this.thumb(url, `${this.id}-${i + 1}.png`, `image ${i + 1}`)));
+    images.forEach((url, i) => grid.append(this.thumb(url, fileName(url), `image ${i + 1}`)));
     this.media.append(grid);
     const row = (letter, action) =>
       el(
@@ -198,7 +200,7 @@ export class Card {
   }
 
   renderSingle(url) {
-    this.media.append(el("div", { class: "single" }, this.thumb(url, `${this.id}.png`, "the image")));
+    this.media.append(el("div", { class: "single" }, this.thumb(url, fileName(url), "the image")));
     const submit = (body, input) => this.actions.submit({ parentJobId: this.id, ...body }, input);
     const zoom = (value) => submit({ action: "outpaint", zoomRatio: value }, { zoomRatio: value });
     const slider = el("input", {
@@ -236,7 +238,7 @@ export class Card {
           }),
         ),
         el("button", { type: "button", text: "Vary (Region)", onclick: () => this.actions.region(this, url) }),
-        el("a", { class: "button", href: url, download: `outframe-${this.id}.png`, text: "Download" }),
+        el("a", { class: "button", href: url, download: `outframe-${fileName(url)}`, text: "Download" }),
       ),
     );
   }
