@@ -181,3 +181,10 @@ def area_downscale(image: np.ndarray[Any, Any], width: int, height: int) -> np.n
 def psnr(a: np.ndarray[Any, Any], b: np.ndarray[Any, Any]) -> float:
     mse = float(((a.astype(float) - b.astype(float)) ** 2).mean())
     return float(10 * np.log10(255**2 / max(mse, 1e-10)))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The browser tests' marker (the other markers are declared in pyproject.toml).
+    config.addinivalue_line(
+        "markers", "browser: drives Debian's chromium through Playwright (skipped where absent)"
+    )
