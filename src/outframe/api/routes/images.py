@@ -228,9 +228,7 @@ _IMPORT_BODY = {
 }
 
 
-@router.post(
-    "/import", status_code=201, response_model=SubmitResponse, openapi_extra=_IMPORT_BODY
-)
+@router.post("/import", status_code=201, response_model=SubmitResponse, openapi_extra=_IMPORT_BODY)
 async def import_image(
     request: Request,
     caller: CallerDep,

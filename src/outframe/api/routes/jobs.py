@@ -69,9 +69,7 @@ _EVENT_SCHEMA = {
             "each change of status or progress), then `completed` or `failed` (data as the "
             "webhook of that name) and the end of the stream. A stream open longer than "
             "OUTFRAME_EVENTS_MAX_SECONDS ends without a final event: connect again.",
-            "content": {
-                "text/event-stream": {"schema": _EVENT_SCHEMA, "example": _EVENTS_EXAMPLE}
-            },
+            "content": {"text/event-stream": {"schema": _EVENT_SCHEMA, "example": _EVENTS_EXAMPLE}},
         }
     },
 )
