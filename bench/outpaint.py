@@ -1,12 +1,13 @@
 """Zoom-out quality and speed: the classic engine's fill against weight-free baselines.
 
     .venv/bin/python -m bench.outpaint [--size 512] [--ratios 2,1.5] [--images a,b] [--quick]
-                                       [--no-patchmatch] [--job-size 1024]
+                                       [--no-patchmatch] [--job-size 1024] [--chain]
 
-For each skimage photo T (centre-cropped square, resized to S) and ratio r, the input is T's
-centre crop of side S/r on an S x S canvas; each method fills the rest and is compared with T
-over the new area (metrics in bench/outpaint_metrics.py). A contact sheet is written to
-bench/out/outpaint_contact.png.
+For each photo T (bench/outpaint_cases.py: centre-cropped square, resized to S) and ratio r, the
+input is T's centre crop of side S/r on an S x S canvas; each method fills the rest and is
+compared with T over the new area (metrics in bench/outpaint_metrics.py), with the truth's own
+face count and copy rate beside. A contact sheet is written to bench/out/outpaint_contact.png;
+with --chain, four 2x zoom-outs in a row on three photos go to bench/out/outpaint_chain.png.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from bench import outpaint_cases as cases
 from bench import outpaint_metrics as metrics
 from bench.outpaint_sheet import contact_sheet
 from outframe.engines.classic import ClassicEngine
-from outframe.imaging.canvas import Canvas, grid
+from outframe.imaging.canvas import Canvas, grid, zoom_out
 from outframe.imaging.codec import encode_png
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -45,6 +46,8 @@ class Scores:
     seam: list[float] = field(default_factory=list)
     diversity: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
+    faces: list[list[int]] = field(default_factory=list)  # per photo, per candidate
+    copies: list[float] = field(default_factory=list)
 
 
 def noop(_: float) -> None:
@@ -94,19 +97,28 @@ def score(
     if len(results) > 1:
         scores.diversity.append(metrics.diversity(results, new))
     scores.seconds.append(seconds / len(results))
+    scores.faces.append([metrics.faces_in_new(r, new) for r in results])
+    scores.copies.append(float(np.mean([metrics.copy_rate(r, keep) for r in results])))
 
 
-def print_table(ratio: float, size: int, names: list[str], table: dict[str, Scores]) -> None:
-    print(f"\nratio {ratio:g}, S={size}, {len(names)} images: means; seconds are medians")
+def print_table(
+    ratio: float, size: int, names: list[str], table: dict[str, Scores], real: Scores
+) -> None:
+    print(f"\nratio {ratio:g}, S={size}, {len(names)} images: means; seconds are medians; "
+          "faces: found in the new area, all candidates of all photos; copy: copy rate"
+          )  # fmt: skip
     print(f"{'method':<12} {'keep':>5} {'SWD':>7} {'lowfreq':>8} {'seam':>6} {'divers':>7} "
-          f"{'s/cand':>8}")  # fmt: skip
+          f"{'s/cand':>8} {'faces':>6} {'copy':>6}")  # fmt: skip
     for method, s in table.items():
         div = f"{np.mean(s.diversity):7.1f}" if s.diversity else f"{'-':>7}"
         print(
             f"{method:<12} {'yes' if all(s.keep) else 'NO':>5} {np.mean(s.swd):7.2f} "
             f"{np.mean(s.lowfreq):8.2f} {np.mean(s.seam):6.2f} {div} "
-            f"{statistics.median(s.seconds):8.3f}"
+            f"{statistics.median(s.seconds):8.3f} {sum(map(sum, s.faces)):6d} "
+            f"{np.mean(s.copies):6.3f}"
         )
+    print(f"{'truth':<12} {'':>5} {'':>7} {'':>8} {'':>6} {'':>7} {'':>8} "
+          f"{sum(map(sum, real.faces)):6d} {np.mean(real.copies):6.3f}")  # fmt: skip
     print("SWD per pyramid level, finest band first, low-pass residual last: " + ", ".join(
         f"{m} " + "/".join(f"{v:.1f}" for v in np.mean(s.swd_levels, axis=0))
         for m, s in table.items()
@@ -127,6 +139,17 @@ def print_table(ratio: float, size: int, names: list[str], table: dict[str, Scor
                 table["patchmatch"].seconds
             )
             print(f"outframe time per candidate = 1/{1 / ratio_pm:.1f} of patchmatch's")
+    most = ", the most on one candidate"
+    print("faces per photo (truth/" + "/".join(table) + most + "): " + ", ".join(
+        f"{n} " + "/".join(str(v) for v in [real.faces[i][0]] + [
+            max(table[m].faces[i]) for m in table
+        ]) for i, n in enumerate(names)
+    ))  # fmt: skip
+    print("per image copy rate (truth/" + "/".join(table) + "): " + ", ".join(
+        f"{n} " + "/".join(f"{v:.2f}" for v in [real.copies[i]] + [
+            table[m].copies[i] for m in table
+        ]) for i, n in enumerate(names)
+    ))  # fmt: skip
     for label, metric in (("SWD", "swd"), ("lowfreq", "lowfreq")):
         print(f"per image {label}: " + ", ".join(
             f"{n} " + "/".join(f"{getattr(table[m], metric)[i]:.1f}" for m in table)
@@ -155,6 +178,33 @@ def job_timing(size: int, names: list[str], threads: int) -> None:
     )
 
 
+def chain(size: int, sheet: Path, steps: int = 4) -> None:
+    """Four 2x zoom-outs in a row, each from the first candidate of the one before (as a user
+    upsamples U1 and zooms again). Step 1 is scored against the truth as in the main table;
+    every step's new area is compared with the truth's own new area at step 1 (the scene's
+    surroundings, as far as the photo reaches), so a chain that drifts into smoke or copies
+    shows as a growing SWD."""
+    engine = ClassicEngine()
+    names, _ = cases.available(cases.CHAIN)
+    rows: list[tuple[str, list[cases.Image]]] = []
+    print(f"\nchain: {steps} zoom-outs of 2x at S={size}, SWD of each step's new area")
+    for name in names:
+        truth = cases.truth(name, size)
+        _, keep, _ = cases.zoom_canvas(truth, 2)
+        image = truth
+        frames, swds = [truth], []
+        for _ in range(steps):
+            step = zoom_out(image, 2)
+            image = engine.fill(step, "", SEEDS[:1], noop)[0]
+            frames.append(image)
+            swds.append(metrics.swd(image, truth, ~keep))
+        print(f"{name:<12} " + " ".join(f"{v:6.2f}" for v in swds)
+              + f"   step {steps} / step 1 = {swds[-1] / swds[0]:.2f}")  # fmt: skip
+        rows.append((name, frames))
+    contact_sheet(rows, ["truth"] + [f"step {i + 1}" for i in range(steps)], sheet)
+    print(f"chain sheet: {sheet}")
+
+
 def override(assignment: str) -> None:
     """Set a constant of a classic engine module (outframe.engines.classic.MODULE) from
     "MODULE.NAME=VALUE", VALUE a Python literal, for tuning runs."""
@@ -175,6 +225,7 @@ def main() -> None:
     parser.add_argument("--no-patchmatch", action="store_true")
     parser.add_argument("--job-size", type=int, default=0, help="also time whole jobs at this S")
     parser.add_argument("--sheet", default=str(OUT / "outpaint_contact.png"))
+    parser.add_argument("--chain", action="store_true", help="four 2x zoom-outs in a row")
     parser.add_argument(
         "--set", action="append", default=[], metavar="MODULE.NAME=VALUE",
         help="override a classic engine constant for this run, e.g. fill.LOW=0.08 (repeatable)",
@@ -182,15 +233,21 @@ def main() -> None:
     args = parser.parse_args()
     for assignment in args.set:
         override(assignment)
-    names = cases.QUICK if args.quick else args.images.split(",")
+    names, missing = cases.available(cases.QUICK if args.quick else args.images.split(","))
+    if missing:
+        print(f"note: photos not installed here, left out: {', '.join(missing)} "
+              "(apt-get install opencv-doc; pip install matplotlib)")  # fmt: skip
     ratios = [float(r) for r in args.ratios.split(",")]
     found = methods(not args.no_patchmatch)
     rows: list[tuple[str, list[cases.Image]]] = []
     for ratio in ratios:
         table = {m: Scores() for m in found}
+        real = Scores()
         for name in names:
             truth = cases.truth(name, args.size)
             canvas, keep, box = cases.zoom_canvas(truth, ratio)
+            real.faces.append([metrics.faces_in_new(truth, ~keep)])
+            real.copies.append(metrics.copy_rate(truth, keep))
             row = [truth]
             for method, fn in found.items():
                 start = time.perf_counter()
@@ -199,7 +256,7 @@ def main() -> None:
                 score(table[method], results, truth, canvas, keep, seconds)
                 row.extend(results[:2])
             rows.append((f"{name} r={ratio:g}", row))
-        print_table(ratio, args.size, names, table)
+        print_table(ratio, args.size, names, table, real)
     labels = ["truth"] + [m for m in found for _ in range(2 if m == "outframe" else 1)]
     sheet = Path(args.sheet)
     sheet.parent.mkdir(parents=True, exist_ok=True)
@@ -207,6 +264,8 @@ def main() -> None:
     print(f"\ncontact sheet: {sheet}")
     if args.job_size:
         job_timing(args.job_size, names, threads=2)
+    if args.chain:
+        chain(args.size, OUT / "outpaint_chain.png")
 
 
 if __name__ == "__main__":

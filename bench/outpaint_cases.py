@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -12,8 +13,35 @@ from skimage import data
 Image = NDArray[np.uint8]
 Mask = NDArray[np.bool_]
 
-# The RGB photographs that skimage ships (colorwheel and logo are drawings; cat is chelsea).
-PHOTOS: dict[str, Callable[[], Image]] = {
+OPENCV_SAMPLES = Path("/usr/share/doc/opencv-doc/examples/data")  # Debian's opencv-doc
+
+
+def _read(path: Path) -> Callable[[], Image | None]:
+    def load() -> Image | None:
+        if not path.is_file():
+            return None
+        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        return None if bgr is None else np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+
+    return load
+
+
+def _matplotlib_sample(name: str) -> Callable[[], Image | None]:
+    def load() -> Image | None:
+        try:
+            import matplotlib
+        except ImportError:
+            return None
+        return _read(Path(matplotlib.get_data_path()) / "sample_data" / name)()
+
+    return load
+
+
+# Real photographs: the RGB ones skimage ships (colorwheel and logo are drawings; cat is
+# chelsea), a portrait in matplotlib's wheel (the [bench] extra) and the photos among OpenCV's
+# samples in Debian's opencv-doc package (apt-get install opencv-doc). The first eight were the
+# engine's tuning set; the others were added to judge it on photos it was not tuned on.
+PHOTOS: dict[str, Callable[[], Image | None]] = {
     "astronaut": data.astronaut,
     "chelsea": data.chelsea,
     "coffee": data.coffee,
@@ -22,13 +50,30 @@ PHOTOS: dict[str, Callable[[], Image]] = {
     "hubble": data.hubble_deep_field,
     "ihc": data.immunohistochemistry,
     "retina": data.retina,
+    "hopper": _matplotlib_sample("grace_hopper.jpg"),  # portrait
+    "messi": _read(OPENCV_SAMPLES / "messi5.jpg"),  # a footballer on a pitch
+    "baboon": _read(OPENCV_SAMPLES / "baboon.jpg"),  # animal close-up
+    "fruits": _read(OPENCV_SAMPLES / "fruits.jpg"),  # close-up
+    "butterfly": _read(OPENCV_SAMPLES / "butterfly.jpg"),  # close-up, flower
+    "building": _read(OPENCV_SAMPLES / "building.jpg"),  # scenery, straight lines
+    "orange": _read(OPENCV_SAMPLES / "orange.jpg"),  # close-up
 }
 QUICK = ["astronaut", "chelsea", "coffee"]
+CHAIN = ["hopper", "building", "chelsea"]
+
+
+def available(names: list[str]) -> tuple[list[str], list[str]]:
+    """The names whose photo can be loaded here, and the missing ones."""
+    found = [n for n in names if PHOTOS[n]() is not None]
+    return found, [n for n in names if n not in found]
 
 
 def truth(name: str, size: int) -> Image:
     """The photo, centre-cropped square and resized to size x size."""
-    img = np.ascontiguousarray(PHOTOS[name]()[..., :3])
+    photo = PHOTOS[name]()
+    if photo is None:
+        raise LookupError(f"photo {name!r} is not installed here")
+    img = np.ascontiguousarray(photo[..., :3])
     h, w = img.shape[:2]
     side = min(h, w)
     y0, x0 = (h - side) // 2, (w - side) // 2

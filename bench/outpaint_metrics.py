@@ -4,6 +4,8 @@ seam gradient ratio and candidate diversity, each over the new area of the canva
 from __future__ import annotations
 
 import itertools
+from functools import lru_cache
+from typing import Any
 
 import cv2
 import numpy as np
@@ -19,6 +21,10 @@ SWD_LEVELS = 4
 SWD_PATCH = 7
 SWD_SAMPLES = 4096  # patch positions per level; the same positions in result and truth
 SWD_DIRECTIONS = 256
+COPY_PATCH = 32  # copy rate: 32 x 32 patches of the new area ...
+COPY_NCC = 0.9  # ... that match a piece of the kept interior this well are copies
+COPY_MARGIN = 24  # the kept interior: the kept box less this many pixels on each side
+TEXTURED = 8.0  # a patch is textured when its grey standard deviation is at least this
 
 
 def kept_exactly(result: Image, canvas: Image, keep: Mask) -> bool:
@@ -89,3 +95,48 @@ def diversity(candidates: list[Image], new: Mask) -> float:
         for a, b in itertools.combinations(candidates, 2)
     ]
     return float(np.mean(diffs)) if diffs else 0.0
+
+
+@lru_cache(maxsize=1)
+def _face_detector() -> Any:
+    import dlib  # type: ignore[import-untyped,unused-ignore]
+
+    return dlib.get_frontal_face_detector()
+
+
+def faces_in_new(image: Image, new: Mask) -> int:
+    """Faces that dlib's HOG frontal-face detector finds with at least half their box in the
+    new area (the detector is looked at twice the image's size, so faces of 40 px count)."""
+    found = 0
+    for box in _face_detector()(np.ascontiguousarray(image), 1):
+        y0, y1 = max(0, box.top()), min(new.shape[0], box.bottom())
+        x0, x1 = max(0, box.left()), min(new.shape[1], box.right())
+        if y1 > y0 and x1 > x0 and new[y0:y1, x0:x1].mean() >= 0.5:
+            found += 1
+    return found
+
+
+def copy_rate(image: Image, keep: Mask) -> float:
+    """The share of textured 32 x 32 patches of the new area (on a 16 px grid) that are
+    near-exact copies (normalised cross-correlation >= 0.9) of a piece of the kept interior."""
+    ys, xs = np.nonzero(keep)
+    y0, y1 = ys.min() + COPY_MARGIN, ys.max() + 1 - COPY_MARGIN
+    x0, x1 = xs.min() + COPY_MARGIN, xs.max() + 1 - COPY_MARGIN
+    if y1 - y0 < COPY_PATCH or x1 - x0 < COPY_PATCH:
+        return 0.0
+    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    interior = np.ascontiguousarray(grey[y0:y1, x0:x1])
+    new = ~keep
+    copies = textured = 0
+    h, w = grey.shape
+    for y in range(0, h - COPY_PATCH + 1, COPY_PATCH // 2):
+        for x in range(0, w - COPY_PATCH + 1, COPY_PATCH // 2):
+            if not new[y : y + COPY_PATCH, x : x + COPY_PATCH].all():
+                continue
+            patch = np.ascontiguousarray(grey[y : y + COPY_PATCH, x : x + COPY_PATCH])
+            if patch.std() < TEXTURED:
+                continue
+            textured += 1
+            score = cv2.matchTemplate(interior, patch, cv2.TM_CCOEFF_NORMED)
+            copies += int(float(score.max()) >= COPY_NCC)
+    return copies / textured if textured else 0.0

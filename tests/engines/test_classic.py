@@ -174,7 +174,7 @@ def test_progress_can_abort() -> None:
         ENGINE.fill(zoom_out(photo(), 2), "", [1, 2], stop)
 
 
-@pytest.mark.parametrize(("name", "size", "margin"), [("coffee", 192, 0.75), ("chelsea", 192, 0.9)])
+@pytest.mark.parametrize(("name", "size", "margin"), [("coffee", 384, 0.8), ("chelsea", 384, 0.95)])
 def test_zoom_out_beats_edge_replication_on_a_photo(name: str, size: int, margin: float) -> None:
     """On a real photo, every candidate's new area is closer to the truth than edge replication
     in patch statistics (SWD) and in layout (low-frequency PSNR)."""
@@ -200,6 +200,57 @@ def test_subject_weight_tells_texture_from_subject() -> None:
     assert subject_weight(texture, hole) == 1.0
 
 
+def test_a_subject_on_a_plain_background_does_not_reappear() -> None:
+    """A bright disc in the middle of a textured grey background: the new area is made of the
+    background, with nothing of the disc's colour (the subject is not cloned)."""
+    rng = np.random.default_rng(5)
+    noise = cv2.GaussianBlur(rng.normal(0, 1, (192, 192)).astype(np.float32), (0, 0), 1.5)
+    image = np.clip(100 + 12 * noise / noise.std(), 0, 255).astype(np.uint8)
+    image = np.repeat(image[..., None], 3, axis=2)
+    cv2.circle(image, (96, 96), 34, (230, 40, 40), -1)
+    canvas = zoom_out(image, 2)
+    for out in ENGINE.fill(canvas, "", [1, 2, 3, 4], noop):
+        new = out[~canvas.keep].astype(int)
+        red = (new[:, 0] > 170) & (new[:, 1] < 90)
+        assert red.mean() < 0.001
+
+
+def test_stripes_continue_straight_across_the_border() -> None:
+    """Vertical stripes leave the kept image through its top and bottom edges: above and below
+    it they go on in line, for every seed."""
+    x = np.arange(160)
+    row = np.where((x // 10) % 2 == 0, 200, 60).astype(np.uint8)
+    image = np.repeat(np.repeat(row[None, :, None], 160, 0), 3, 2)
+    canvas = zoom_out(image, 2)
+    ys, xs = np.nonzero(canvas.keep)
+    top, bottom = ys.min(), ys.max() + 1
+    inner = slice(xs.min() + 4, xs.max() - 3)
+    edge_row = canvas.pixels[bottom - 1, inner, 0].astype(np.float32)
+    for out in ENGINE.fill(canvas, "", [1, 2, 3, 4], noop):
+        for band in (out[bottom + 2 : bottom + 12, inner, 0], out[top - 12 : top - 2, inner, 0]):
+            profile = band.astype(np.float32).mean(axis=0)
+            assert np.corrcoef(profile, edge_row)[0, 1] > 0.8
+
+
+def test_rgba_and_grey_uploads_fill() -> None:
+    """Greyscale and RGBA images, read as the worker reads a parent's stored image, fill as
+    any."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    from outframe.imaging.codec import decode_png
+
+    for mode in ("L", "RGBA"):
+        buf = BytesIO()
+        Image.fromarray(photo(40, 52)).convert(mode).save(buf, "PNG")
+        image = decode_png(buf.getvalue())
+        canvas = zoom_out(image, 1.5)
+        out = ENGINE.fill(canvas, "", [1, 2], noop)
+        assert all(img.shape == (40, 52, 3) for img in out)
+        assert all(np.array_equal(img[canvas.keep], canvas.pixels[canvas.keep]) for img in out)
+
+
 def test_a_straight_structure_crossing_the_border_continues_straight() -> None:
     """A pole that leaves the kept image through its bottom edge goes on below it, in line,
     for every seed (pieces just inside the border are offered as straight continuations)."""
@@ -215,4 +266,5 @@ def test_a_straight_structure_crossing_the_border_continues_straight() -> None:
     for out in ENGINE.fill(canvas, "", [1, 2, 3, 4], noop):
         below = out[bottom + 2 : bottom + 14, :, 0].astype(np.float32)
         profile = below.mean(axis=0)
-        assert profile[pole].min() > 200, profile[pole.min() - 4 : pole.max() + 5].round()
+        # (The pole is 240 and the ground about 110.)
+        assert profile[pole].min() > 185, profile[pole.min() - 4 : pole.max() + 5].round()

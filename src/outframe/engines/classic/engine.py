@@ -10,6 +10,7 @@ import numpy as np
 
 from outframe.engines.base import Engine, ProgressFn
 from outframe.engines.classic.fill import Filler
+from outframe.engines.classic.nnf import warm_up
 from outframe.engines.classic.procedural import landscape
 from outframe.engines.classic.vary import variation
 from outframe.imaging.canvas import Canvas
@@ -18,6 +19,10 @@ from outframe.imaging.codec import RGB
 
 class ClassicEngine(Engine):
     name = "classic"
+
+    def start(self) -> None:
+        # Compiles the fill's kernels, or loads them from numba's disk cache, before any job.
+        warm_up()
 
     def generate(
         self, prompt: str, width: int, height: int, seeds: Sequence[int], progress: ProgressFn

@@ -1,7 +1,7 @@
-"""Filling the unknown part of a canvas: pieces of the image's outer band quilted into the hole
-(real texture, seeded arrangement), made seamless against the kept border, with their lowest
-frequencies handed over to a smooth extrapolation of the kept image so that the layout carries
-on. Kept pixels are never changed."""
+"""Filling the unknown part of a canvas by coarse-to-fine patch synthesis (synth.py) from the
+kept image's own pieces, faces and the salient subject held back (subject.py), its lowest
+frequencies handed over to the layout guide (guide.py) away from the border, and made seamless
+against the kept border. Kept pixels are never changed."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from outframe.engines.classic.layout import mirror_layout
+from outframe.engines.classic.guide import stretch_guide
 from outframe.engines.classic.noise import fbm
 from outframe.engines.classic.pullpush import pull_push, wide_blur
-from outframe.engines.classic.quilt import plan, quilt
+from outframe.engines.classic.subject import faces, salient
+from outframe.engines.classic.synth import synthesize
 from outframe.engines.classic.texture import subject_weight
 from outframe.imaging.canvas import Canvas
 from outframe.imaging.codec import RGB
@@ -21,69 +22,68 @@ Float = NDArray[np.float32]
 Mask = NDArray[np.bool_]
 
 LOW = 0.03  # scale of the low frequencies taken from the guide, as a fraction of the long side
-RAMP = 0.6  # distance over which the guide takes them over, as a fraction of the hole's depth
-SEAM = 2.0  # pixels of reflection next to the kept border
+RAMP = 0.5  # distance over which the guide takes them over, as a fraction of the hole's depth
+SEAM = 6.0  # reach of the seam correction from the kept border, in pixels
 NOISE = 14.0  # texture amplitude, in 8-bit levels, when nothing is known to copy from
+DRIFT = 8.0  # seeded brightness drift of the guide away from the border, in 8-bit levels
 
 
 class Filler:
-    """The work shared by all seeds of one canvas (the guide, distances); then one per seed."""
+    """The work shared by all seeds of one canvas (guide, subject masks); then one per seed."""
 
     def __init__(self, canvas: Canvas) -> None:
         self.canvas = canvas
         self.keep = canvas.keep
         self.hole = ~canvas.keep
         self.pixels = canvas.pixels.astype(np.float32)
-        self.guide = pull_push(self.pixels, self.keep.astype(np.float32))
+        if not self.hole.any() or not self.keep.any():
+            return
+        self.excluded = faces(canvas.pixels, self.keep)
+        # On a stationary texture (a star field, a tissue slide) nothing is a subject.
+        stationary = subject_weight(canvas.pixels, self.keep) < 0.5
+        self.guarded = np.zeros_like(self.keep) if stationary else salient(canvas.pixels, self.keep)
         height, width = self.keep.shape
         self.sigma = max(1.0, LOW * max(height, width))
-        self.guide_low = wide_blur(self.guide, self.sigma)
+        self.guide = stretch_guide(self.pixels, self.keep)
+        # A flat image stays flat: the drift is as strong as the kept image's own variation.
+        self.drift = DRIFT * min(1.0, float(self.pixels[self.keep].std(axis=0).mean()) / DRIFT)
         dist = cv2.distanceTransform(self.hole.astype(np.uint8), cv2.DIST_L2, 5)
-        # The guide stands in for the hole's pixels, so reads next to the kept border are sane;
-        # on a stationary texture there is no subject to avoid repeating (texture.py).
-        self.quilting = plan(self.guide, self.keep, subject_weight(canvas.pixels, self.keep))
-        grown = cv2.dilate(self.hole.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-        self.ring = grown & self.keep
-        reach = max(2.0, float(self.quilting.cell))
-        self.fade = np.exp(-dist / reach)[..., None].astype(np.float32)
-        # The guide's low frequencies take over gradually, so nothing steps at the kept border
-        # (pull-push is smooth, but it does not meet the kept pixels exactly).
-        # (The hole's depth, not the canvas's size: a narrow zoom-out band is handed over sooner.)
         ramp_px = max(1.0, RAMP * float(dist.max()))
         self.ramp = np.clip(dist / ramp_px, 0, 1)[..., None].astype(np.float32)
-        # The first pixels out continue the kept border by reflection, whose gradients across
-        # it are natural; the quilt takes over within SEAM pixels.
-        self.reflect = np.clip(1 - dist / SEAM, 0, 1)[..., None].astype(np.float32)
-        self.mirror = (
-            mirror_layout(self.guide, self.keep, np.random.default_rng(0))
-            if self.hole.any() and self.keep.any()
-            else self.guide
-        )
+        self.fade = np.exp(-dist / SEAM)[..., None].astype(np.float32)
 
     def candidate(self, seed: int) -> RGB:
-        rng = np.random.default_rng(seed)
         if not self.hole.any():
             return self.canvas.pixels.copy()
         if not self.keep.any():
-            return self._texture_only(rng)
-        layout, bare, said, reached = quilt(self.quilting, rng)
-        layout = self._seamless(layout, said, reached)
-        # Where no piece of the kept image fits (a thin or tiny kept area), reflect it.
-        layout = np.where(bare[..., None], self.mirror, layout)
-        layout = layout + self.reflect * (self.mirror - layout)
-        image = layout + self.ramp * (self.guide_low - wide_blur(layout, self.sigma))
+            return self._texture_only(np.random.default_rng(seed))
+        rng = np.random.default_rng(seed)
+        height, width = self.keep.shape
+        # Each seed's layout drifts a little from the guide's away from the border (as two
+        # photographers' framings would differ): the candidates differ in more than texture.
+        # (Brightness only: a colour drift shows as blotches on a smooth sky.)
+        drift = fbm(rng, height, width, base_cells=3)[..., None]
+        guide = self.guide + self.drift * self.ramp * drift
+        image = synthesize(self.pixels, guide, self.keep, self.excluded, self.guarded, seed)
+        image = self._seamless(image)
+        image = image + self.ramp * (wide_blur(guide, self.sigma) - wide_blur(image, self.sigma))
         out: RGB = np.clip(image + 0.5, 0, 255).astype(np.uint8)
         out[self.keep] = self.canvas.pixels[self.keep]
         return out
 
-    def _seamless(self, image: Float, said: Float, reached: Mask) -> Float:
-        """Shift the new pixels by a membrane that cancels their mismatch with the kept border:
-        a gradient-domain correction that leaves the kept pixels alone."""
-        ring = self.ring & reached
-        if not ring.any():
-            return image
-        diff = np.where(ring[..., None], self.pixels - said, 0).astype(np.float32)
-        membrane = pull_push(diff, ring.astype(np.float32))
+    def _seamless(self, image: Float) -> Float:
+        """Shift the new pixels by a membrane that cancels their mismatch with the kept border
+        (each new pixel next to it against its kept neighbours' mean): a gradient-domain
+        correction that leaves the kept pixels alone."""
+        box = np.ones((3, 3), np.float32)
+        keep = self.keep.astype(np.float32)
+        kept_mean = (
+            cv2.filter2D(self.pixels * keep[..., None], -1, box)
+            / np.maximum(cv2.filter2D(keep, -1, box), 1e-6)[..., None]
+        )
+        edge = self.hole & (cv2.dilate(keep, np.ones((3, 3), np.uint8)) > 0)
+        diff = np.where(edge[..., None], kept_mean - image, 0).astype(np.float32)
+        membrane = pull_push(diff, edge.astype(np.float32))
         out: Float = image + membrane * self.fade * self.hole[..., None]
         return out
 

@@ -1,0 +1,96 @@
+"""What of the kept image must not be pasted into the new area: faces (dlib's HOG frontal-face
+detector, which needs no model file) never, and the salient subject (spectral
+context-aware saliency: distinct pieces) only right where it crosses the
+kept border, so that it continues out of the frame instead of appearing twice."""
+
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+from typing import Any
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+Mask = NDArray[np.bool_]
+
+SALIENCY_SIDE = 48  # distinctness is measured on a small copy (pairs of all its patches)
+PATCH = 5
+NEIGHBOURS = 8  # a patch's distinctness: the mean distance to its this many nearest look-alikes
+SALIENT = 1.3  # distinct above this many times the median distinctness
+FACE_GROW = 0.35  # a face's box grown by this fraction on each side (hair, ears, chin)
+MIN_FACE = 0.08  # smallest face looked for, as a fraction of the kept image's short side
+
+
+_lock = threading.Lock()  # one detector object, not documented as thread-safe
+
+
+@lru_cache(maxsize=1)
+def _face_detector() -> Any:
+    import dlib  # type: ignore[import-untyped,unused-ignore]
+
+    return dlib.get_frontal_face_detector()
+
+
+def faces(pixels: NDArray[np.uint8], keep: Mask) -> Mask:
+    """The boxes (grown) of the faces found in the kept image."""
+    out = np.zeros(keep.shape, bool)
+    ys, xs = np.nonzero(keep)
+    if len(ys) == 0:
+        return out
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    crop = np.ascontiguousarray(pixels[y0:y1, x0:x1])
+    grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY) if crop.ndim == 3 else crop
+    # The detector finds faces of 80 px and more; a small image is looked at twice its size.
+    upsample = 1 if min(grey.shape) < 400 else 0
+    with _lock:
+        found = _face_detector()(grey, upsample)
+    for box in found:
+        x, y, w, h = box.left(), box.top(), box.width(), box.height()
+        gx, gy = int(FACE_GROW * w), int(FACE_GROW * h)
+        out[
+            max(0, y0 + y - gy) : max(0, y0 + y + h + 2 * gy),  # more below: the chin and neck
+            max(0, x0 + x - gx) : max(0, x0 + x + w + gx),
+        ] = True
+    return out & keep
+
+
+def salient(pixels: NDArray[np.uint8], keep: Mask) -> Mask:
+    """The kept image's distinct parts (context-aware saliency, Goferman et al. 2010): pieces
+    whose nearest look-alikes elsewhere in the image are far, such as eyes, a mouth, a spoon or
+    a sun, unlike wall, sky, fur or grass, which repeat."""
+    out = np.zeros(keep.shape, bool)
+    ys, xs = np.nonzero(keep)
+    if len(ys) < 64:
+        return out
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    crop = np.ascontiguousarray(pixels[y0:y1, x0:x1])
+    if crop.ndim == 2:
+        crop = np.repeat(crop[..., None], 3, axis=2)
+    height, width = crop.shape[:2]
+    scale = SALIENCY_SIDE / max(height, width)
+    size = (max(8, round(width * scale)), max(8, round(height * scale)))
+    small = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+    lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB).astype(np.float32)
+    sh, sw = lab.shape[:2]
+    p = PATCH // 2
+    padded = cv2.copyMakeBorder(lab, p, p, p, p, cv2.BORDER_REFLECT_101)
+    patches = np.stack(
+        [padded[dy : dy + sh, dx : dx + sw] for dy in range(PATCH) for dx in range(PATCH)], 2
+    ).reshape(sh * sw, -1)
+    sq = (patches**2).sum(1)
+    dist = np.maximum(sq[:, None] + sq[None, :] - 2 * patches @ patches.T, 0)
+    yy, xx = np.divmod(np.arange(sh * sw), sw)
+    near = (np.abs(yy[:, None] - yy[None, :]) <= PATCH) & (
+        np.abs(xx[:, None] - xx[None, :]) <= PATCH
+    )
+    dist[near] = np.inf
+    k = min(NEIGHBOURS, dist.shape[1] - 1)
+    distinct = np.sqrt(np.partition(dist, k, axis=1)[:, :k].mean(1)).reshape(sh, sw)
+    distinct = cv2.GaussianBlur(distinct.astype(np.float32), (0, 0), 1.0)
+    mask = (distinct > SALIENT * float(np.median(distinct))).astype(np.uint8)
+    mask = cv2.dilate(mask, np.ones((3, 3), np.uint8))
+    big = cv2.resize(mask, (width, height), interpolation=cv2.INTER_NEAREST) > 0
+    out[y0:y1, x0:x1] = big
+    return out & keep

@@ -1,0 +1,182 @@
+"""Coarse-to-fine patch synthesis of a canvas's hole (Wexler, Shechtman & Irani 2007): at the
+coarsest level, where the hole is a few patches deep, the scene's layout is settled; each finer
+level starts from the coarser field doubled (so the layout carries up and real detail comes from
+the kept pixels of that level) and refines it with a few rounds of search and voting. The search
+and the voting are the kernels in nnf.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from outframe.engines.classic import nnf
+from outframe.engines.classic.layout import nearest_kept
+from outframe.engines.classic.noise import fbm
+from outframe.engines.classic.pullpush import pull_push
+
+Float = NDArray[np.float32]
+Mask = NDArray[np.bool_]
+Ints = NDArray[np.int32]
+
+PATCH_RADIUS = 3  # 7 x 7 patches at the finer levels
+COARSE_RADIUS = 2  # 5 x 5 at the coarsest two, where the kept image is small
+COARSEST_DEPTH = 8.0  # the coarsest level is where the hole is at most this many pixels deep
+MIN_SIDE = 12  # ... or where the kept image's short side would drop below this
+ITERATIONS = (8, 6, 4, 3, 2, 2)  # rounds of search and voting, coarsest level first
+FINEST_ITERATIONS = 1
+SHARP = 0.3  # voting weight scale, as a fraction of the median patch cost (smaller: sharper)
+TAU = 0.3  # the prior's free radius, as a fraction of the kept image's short side
+PRIOR = 150.0  # cost of a source at sqrt(2) tau from its anchor (mean squared 8-bit levels)
+TAU_GUARD = 0.08  # how far from its anchor a guarded (subject) source may be, same unit as TAU
+REUSE = 25.0  # cost per target already using the same source pixel
+WARP = 0.5  # seeded sideways drift of a target's anchor, as a fraction of its depth ...
+EASE = 0.5  # ... which grows in over this fraction of the hole's depth
+GUIDE = 1.0  # weight of a source's mean colour against the layout guide's at the target
+BAND = 0.1  # sources deeper inside the kept image than this (fraction of its short side) pay
+DEEP = 150.0  # ... this much per band's depth further in
+
+
+@dataclass
+class Level:
+    pixels: Float
+    guide: Float
+    keep: Mask
+    excluded: Mask
+    guarded: Mask
+
+
+def pyramid(pixels: Float, guide: Float, keep: Mask, excluded: Mask, guarded: Mask) -> list[Level]:
+    """Levels finest first, halving until the hole is COARSEST_DEPTH deep."""
+    levels = [Level(pixels, guide, keep, excluded, guarded)]
+    while True:
+        top = levels[-1]
+        depth = float(cv2.distanceTransform((~top.keep).astype(np.uint8), cv2.DIST_L2, 5).max())
+        ys, xs = np.nonzero(top.keep)
+        short = min(np.ptp(ys), np.ptp(xs)) + 1 if len(ys) else 0
+        if depth <= COARSEST_DEPTH or short < 2 * MIN_SIDE:
+            return levels
+        height, width = top.keep.shape
+        size = ((width + 1) // 2, (height + 1) // 2)
+        weight = cv2.resize(top.keep.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+        premult = cv2.resize(top.pixels * top.keep[..., None], size, interpolation=cv2.INTER_AREA)
+        small = np.asarray(premult / np.maximum(weight, 1e-6)[..., None], np.float32)
+
+        def shrink(mask: Mask, size: tuple[int, int] = size) -> Mask:
+            return cv2.resize(mask.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0
+
+        guide = np.asarray(cv2.resize(top.guide, size, interpolation=cv2.INTER_AREA), np.float32)
+        levels.append(
+            Level(small, guide, weight > 0.999, shrink(top.excluded), shrink(top.guarded))
+        )
+
+
+@dataclass
+class Field:
+    ty: Ints
+    tx: Ints
+    tid: Ints
+    nnf: Ints
+
+
+def synthesize(
+    pixels: Float, guide: Float, keep: Mask, excluded: Mask, guarded: Mask, seed: int
+) -> Float:
+    """The hole of `pixels` (where `keep` is False) filled from the kept pixels' patches, their
+    mean colours following `guide`; kept pixels are returned as they are. `excluded` pixels are
+    never read; `guarded` ones only next to the target's nearest kept pixel."""
+    levels = pyramid(pixels, guide, keep, excluded, guarded)
+    state = np.array([(seed * 0x9E3779B97F4A7C15 | 1) & 0xFFFFFFFFFFFFFFFF], np.uint64)
+    rng = np.random.default_rng(seed)
+    height, width = keep.shape
+    drift = np.stack([fbm(rng, height, width, base_cells=3, octaves=2) for _ in range(2)], -1)
+    field: Field | None = None
+    img = pixels
+    for depth, level in reversed(list(enumerate(levels))):
+        coarse = depth >= len(levels) - 2 and depth > 0
+        r = COARSE_RADIUS if coarse else PATCH_RADIUS
+        rounds = ITERATIONS[min(len(levels) - 1 - depth, len(ITERATIONS) - 1)]
+        rounds = rounds if depth else FINEST_ITERATIONS
+        img, field = _level(level, field, r, rounds, img, drift, state)
+    return img
+
+
+def _level(
+    level: Level,
+    coarser: Field | None,
+    r: int,
+    rounds: int,
+    prev: Float,
+    drift: Float,
+    state: NDArray[np.uint64],
+) -> tuple[Float, Field]:
+    keep, hole = level.keep, ~level.keep
+    height, width = keep.shape
+    window = np.ones((2 * r + 1, 2 * r + 1), np.uint8)
+    inside = cv2.erode((keep & ~level.excluded).astype(np.uint8), window, borderValue=0) > 0
+    sources = np.argwhere(inside).astype(np.int32)
+    if len(sources) == 0:
+        # Too little is kept for a whole patch: the smooth fill, as the caller's fallback shows.
+        img = pull_push(level.pixels, keep.astype(np.float32))
+        return img, Field(*_targets(hole, r), np.zeros((0, 2), np.int32))
+    ty, tx, tid = _targets(hole, r)
+    anchor = _anchors(keep, ty, tx, drift)
+    ys, xs = np.nonzero(keep)
+    short = float(min(np.ptp(ys), np.ptp(xs)) + 1)
+    tau, tau_guard = max(2.0, TAU * short), max(float(r), TAU_GUARD * short)
+    band = max(float(r + 1), BAND * short)
+    prm = np.array([tau * tau, PRIOR, tau_guard * tau_guard, REUSE, GUIDE, band, DEEP], np.float32)
+    inward = cv2.distanceTransform(keep.astype(np.uint8), cv2.DIST_L2, 5)
+    low = np.asarray(cv2.blur(level.pixels, (2 * r + 1, 2 * r + 1)), np.float32)
+    guide = np.where(keep[..., None], low, level.guide).astype(np.float32)
+    field = np.zeros((len(ty), 2), np.int32)
+    if coarser is None or len(coarser.nnf) == 0:
+        nnf.init_field(ty, tx, anchor, inside, sources, int(tau), state, field)
+        img = level.guide.copy()
+    else:
+        nnf.upsample_field(
+            ty, tx, coarser.tid, coarser.nnf, anchor, inside, sources, int(tau), state, field
+        )
+        img = level.pixels.copy()
+        img[hole] = cv2.resize(prev, (width, height), interpolation=cv2.INTER_LINEAR)[hole]
+        cost = np.zeros(len(ty), np.float32)
+        nnf.vote(img, ty, tx, field, cost, hole, r, 1.0, img)
+    img = np.ascontiguousarray(img, np.float32)
+    cost = np.zeros(len(ty), np.float32)
+    occ = np.zeros((height, width), np.int32)
+    guarded = level.guarded & keep
+    for i in range(rounds):
+        nnf.search(
+            img, ty, tx, tid, anchor, inside, guarded, sources, guide, low, inward, r, prm,
+            i % 2 == 1, state, field, cost, occ,
+        )  # fmt: skip
+        sigma2 = max(1.0, SHARP * float(np.median(cost)))
+        nnf.vote(img, ty, tx, field, cost, hole, r, sigma2, img)
+    return img, Field(ty, tx, tid, field)
+
+
+def _anchors(keep: Mask, ty: Ints, tx: Ints, drift: Float) -> Ints:
+    """Each target's anchor: the kept pixel nearest to it after a seeded sideways drift that
+    grows with depth, so that deep areas mix the border's neighbouring parts and seeds differ."""
+    height, width = keep.shape
+    near = nearest_kept(keep)
+    depth = cv2.distanceTransform((~keep).astype(np.uint8), cv2.DIST_L2, 5)
+    # Eased in: next to the border a structure leaving the kept image goes on straight.
+    depth = (depth * np.minimum(1.0, depth / max(1.0, EASE * float(depth.max()))))[ty, tx]
+    shift = cv2.resize(drift, (width, height), interpolation=cv2.INTER_AREA)[ty, tx]
+    wy = np.clip(np.rint(ty + WARP * depth * shift[:, 0]), 0, height - 1).astype(np.intp)
+    wx = np.clip(np.rint(tx + WARP * depth * shift[:, 1]), 0, width - 1).astype(np.intp)
+    found = np.where(keep[ty, tx], ty * width + tx, near[wy, wx])
+    return np.stack(np.divmod(found, width), axis=1).astype(np.int32)
+
+
+def _targets(hole: Mask, r: int) -> tuple[Ints, Ints, Ints]:
+    """Patch centres whose window touches the hole, and their index by position (-1: none)."""
+    window = np.ones((2 * r + 1, 2 * r + 1), np.uint8)
+    touching = cv2.dilate(hole.astype(np.uint8), window) > 0
+    ty, tx = (v.astype(np.int32) for v in np.nonzero(touching))
+    tid = np.full(hole.shape, -1, np.int32)
+    tid[ty, tx] = np.arange(len(ty), dtype=np.int32)
+    return ty, tx, tid
