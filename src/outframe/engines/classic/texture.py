@@ -1,7 +1,7 @@
 """Is the kept image a stationary texture (a star field, a tissue slide) or a picture with a
-subject? The quilt guards against repeating a subject (it prefers sources near the kept border
-and not much busier than what surrounds each cell); on a stationary texture those guards only bias
-the fill towards the sparser, smoother pieces. The test compares the kept image with itself: the
+subject? The fill holds the salient subject back from its sources (subject.py); on a stationary
+texture everything is "distinct" somewhere, and holding it back only biases the fill towards the
+sparser, smoother pieces. The test compares the kept image with itself: the
 patch statistics (a cheap sliced Wasserstein distance between small patches of a Laplacian
 pyramid) of its top half against its bottom half, and of its left half against its right half.
 
