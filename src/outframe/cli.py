@@ -1,4 +1,5 @@
-"""The `outframe` command: serve, and manage keys and credits on the database directly."""
+"""The `outframe` command: serve, manage keys and credits on the database directly, and (from
+outframe.client.cli) make jobs through the API."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
+from outframe.client import cli as client_cli
 from outframe.core.config import Settings
 from outframe.engines import EngineConfigError, check_engine, load_engine
 from outframe.services import credits, keys
@@ -142,15 +144,19 @@ def build_parser() -> argparse.ArgumentParser:
     grant.add_argument("--key-id", required=True)
     grant.add_argument("amount", type=int)
     grant.set_defaults(func=cmd_credits_grant)
+    client_cli.register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if hasattr(args, "client_command"):
+        # A user of the API: no server settings, no database.
+        return client_cli.run(args)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    args = build_parser().parse_args(argv)
     try:
         settings = Settings()
     except ValidationError as exc:
