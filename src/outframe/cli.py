@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from outframe.client import cli as client_cli
+from outframe.core import logs
 from outframe.core.config import Settings
 from outframe.engines import EngineConfigError, check_engine, load_engine
 from outframe.services import credits, keys
@@ -153,10 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if hasattr(args, "client_command"):
         # A user of the API: no server settings, no database.
         return client_cli.run(args)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.basicConfig(level=logging.INFO, format=logs.TEXT_FORMAT)
     try:
         settings = Settings()
     except ValidationError as exc:
@@ -164,6 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             name = "OUTFRAME_" + "_".join(str(part) for part in error["loc"]).upper()
             print(f"error: {name}={error['input']!r}: {error['msg']}", file=sys.stderr)
         return 2
+    logs.configure(settings.log_level, settings.log_format)
     try:
         return int(args.func(settings, args))
     except ServiceError as exc:

@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi_offline import FastAPIOffline
 
 from outframe import __version__
+from outframe.api.accesslog import AccessLog
 from outframe.api.errors import install_error_handlers
 from outframe.api.head import HeadAsGet
 from outframe.api.limits import BodySizeLimit
@@ -90,5 +91,6 @@ def create_app(
     # Our own limit, not FastAPI's max_body_size: that one answers some 413s in plain text.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(HeadAsGet, passthrough=("/cdn/", PLAYGROUND + "/"))
+    app.add_middleware(AccessLog)  # inside RequestId, whose id it logs
     app.add_middleware(RequestId)  # added last: outermost, so it sees the body limit's 413s too
     return app

@@ -127,6 +127,16 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(15.0, gt=0)
     webhook_concurrency: int = Field(16, ge=1, le=256)
 
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="INFO: a line per request and per job transition"
+    )
+    log_format: Literal["text", "json"] = Field("text", description="json: for log collectors")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
     @field_validator("webhook_retry_seconds")
     @classmethod
     def _retry_delays(cls, value: str) -> str:

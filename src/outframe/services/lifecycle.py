@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session, aliased
 
-from outframe.services import credits
+from outframe.services import credits, joblog
 from outframe.services.clock import new_id, utcnow
 from outframe.services.domain import Action, JobStatus
 from outframe.services.jobstore import JobStore
 from outframe.store.models import JOBS, TEAMS, Job
 
-log = logging.getLogger(__name__)
 # The claim's statements, built once: every worker runs them for every job.
 _RUNNING = aliased(JOBS)
 _BUSY = (
@@ -71,6 +70,7 @@ _CLAIMED = select(
     JOBS.c.parent_job_id,
     JOBS.c.attempts,
     JOBS.c.webhook_url,
+    JOBS.c.created_at,
 ).where(JOBS.c.seq == bindparam("seq"))
 
 
@@ -86,6 +86,7 @@ class Claim:
     parent_job_id: str | None
     attempt: int
     has_webhook: bool = False
+    claimed_at: datetime | None = None
 
 
 class JobLifecycle(JobStore):
@@ -119,16 +120,20 @@ class JobLifecycle(JobStore):
             if claimed.rowcount == 0:  # type: ignore[attr-defined]
                 return None
             job = session.execute(_CLAIMED, {"seq": seq}).one()
-            claim = Claim(
-                job_id=job.id,
-                token=token,
-                team_id=job.team_id,
-                action=Action(job.action),
-                params=dict(job.params),
-                parent_job_id=job.parent_job_id,
-                attempt=job.attempts,
-                has_webhook=bool(job.webhook_url),
-            )
+        joblog.transition(
+            job.id, job.action, job.team_id, "PROCESSING", joblog.seconds_since(job.created_at)
+        )
+        claim = Claim(
+            job_id=job.id,
+            token=token,
+            team_id=job.team_id,
+            action=Action(job.action),
+            params=dict(job.params),
+            parent_job_id=job.parent_job_id,
+            attempt=job.attempts,
+            has_webhook=bool(job.webhook_url),
+            claimed_at=now,
+        )
         self.changes.changed(claim.job_id)
         return claim
 
@@ -188,6 +193,8 @@ class JobLifecycle(JobStore):
             credits.post(session, claim.team_id, claim.job_id)
             queued = claim.has_webhook and self._event(session, claim.job_id, "completed")
         self.changes.changed(claim.job_id)
+        seconds = joblog.seconds_since(claim.claimed_at)
+        joblog.transition(claim.job_id, claim.action.value, claim.team_id, "COMPLETED", seconds)
         if queued:
             self._wake_senders()
         return True
@@ -215,7 +222,15 @@ class JobLifecycle(JobStore):
             credits.void(session, job.team_id, job.id, job.credit_cost)
         # A failed job shows creditCost 0: its credits went back.
         job.credit_cost = 0
-        log.warning("job %s failed: %s", job.id, error)
+        joblog.transition(
+            job.id,
+            job.action,
+            job.team_id,
+            "FAILED",
+            joblog.seconds_since(job.started_at),
+            error=error,
+            level=logging.WARNING,
+        )
         if not job.webhook_url:
             return False
         session.flush()
@@ -273,7 +288,15 @@ class JobLifecycle(JobStore):
                         or queued
                     )
                 else:
-                    log.warning("job %s: worker lease expired, requeued", job.id)
+                    joblog.transition(
+                        job.id,
+                        job.action,
+                        job.team_id,
+                        "QUEUED",
+                        joblog.seconds_since(job.started_at),
+                        error="the worker's lease expired; requeued",
+                        level=logging.WARNING,
+                    )
                     job.status = JobStatus.QUEUED.value
                     job.lease_owner = None
                     job.lease_expires_at = None

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from outframe.imaging import canvas
-from outframe.services import credits, quota
+from outframe.services import credits, joblog, quota
 from outframe.services.clock import new_id, utcnow
 from outframe.services.domain import Action, JobStatus
 from outframe.services.errors import BadRequest, Conflict, NotFound
@@ -271,6 +271,7 @@ class JobSubmission(JobStore):
                         created_at=now,
                     ),
                 )
+        joblog.transition(job_id, request.action.value, caller.team_id, status.value)
         if queued:
             self._wake_senders()
         return Submitted(status_code=code, body=body, job_id=job_id, created=True)
