@@ -32,7 +32,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 
 def create_key(server: ServerProcess, credits: int = 1000) -> str:
-    out = outframe_cli(server.data_dir, "keys", "create", "--name", "client", "--credits", str(credits))
+    args = ("keys", "create", "--name", "client", "--credits", str(credits))
+    out = outframe_cli(server.data_dir, *args)
     return out.strip().splitlines()[-1]
 
 

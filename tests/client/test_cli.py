@@ -105,7 +105,8 @@ def test_each_command(server: ServerProcess, key: str, tmp_path: Path) -> None:
 def test_a_bad_key_is_its_message_and_exit_1(server: ServerProcess) -> None:
     done = outframe(server, "afk_wrong", "imagine", "x", "--wait", check=False)
     assert done.returncode == 1
-    assert done.stderr.strip().splitlines()[-1] == "error: Invalid API key (invalid_api_key, HTTP 401)"
+    last = done.stderr.strip().splitlines()[-1]
+    assert last == "error: Invalid API key (invalid_api_key, HTTP 401)"
     assert done.stdout == ""
 
 

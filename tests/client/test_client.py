@@ -197,7 +197,9 @@ def test_wait_polls_where_there_is_no_event_stream(
     with Proxy(server.url, hide_events=True) as proxy, Client(proxy.url, key) as client:
         job_id = client.generate("polled").job_id
         job = client.wait(
-            job_id, on_progress=lambda j: progress.append((j.status, j.progress)), poll_interval=0.05
+            job_id,
+            on_progress=lambda j: progress.append((j.status, j.progress)),
+            poll_interval=0.05,
         )
         second = client.wait(client.upsample(job_id, 1).job_id, poll_interval=0.05)
     assert job.status == "COMPLETED" and second.status == "COMPLETED"
