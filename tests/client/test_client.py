@@ -209,7 +209,9 @@ def test_wait_polls_where_there_is_no_event_stream(
     assert proxy.paths("GET", f"/v2/jobs/{job_id}/events") == [404]
     assert len([p for m, p, _ in proxy.seen if p.endswith("/events")]) == 1
     assert len(proxy.paths("GET", f"/v2/jobs/{job_id}")) >= 3
+    # (the server's own log: the proxy's 404 never reached it, the polls did)
     assert requests_to("GET", f"/v2/jobs/{job_id}/events") == 0
+    assert requests_to("GET", f"/v2/jobs/{job_id}") == len(proxy.paths("GET", f"/v2/jobs/{job_id}"))
 
 
 def test_wait_follows_the_event_stream(
