@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +12,7 @@ from PIL import Image
 
 from outframe.client import Client
 from tests.conftest import png_bytes
-from tests.e2e.server import ServerProcess
+from tests.e2e.server import ServerProcess, run_outframe
 
 pytestmark = pytest.mark.slow
 
@@ -22,14 +20,7 @@ pytestmark = pytest.mark.slow
 def outframe(
     server: ServerProcess, key: str, *args: str, check: bool = True
 ) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "OUTFRAME_URL": server.url, "OUTFRAME_KEY": key}
-    done = subprocess.run(
-        [sys.executable, "-m", "outframe", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_outframe(*args, env={"OUTFRAME_URL": server.url, "OUTFRAME_KEY": key}, check=False)
     if check:
         assert done.returncode == 0, done.stderr
     return done

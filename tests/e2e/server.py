@@ -19,18 +19,23 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def outframe_cli(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    """Run the `outframe` command; returns its stdout."""
-    full_env = {**os.environ, "OUTFRAME_DATA_DIR": str(data_dir), **(env or {})}
-    done = subprocess.run(
+def run_outframe(
+    *args: str, env: dict[str, str], check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run the `outframe` command with these variables added to the environment."""
+    return subprocess.run(
         [sys.executable, "-m", "outframe", *args],
-        env=full_env,
+        env={**os.environ, **env},
         capture_output=True,
         text=True,
         timeout=120,
-        check=True,
+        check=check,
     )
-    return done.stdout
+
+
+def outframe_cli(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    """Run the `outframe` command on a data dir; returns its stdout."""
+    return run_outframe(*args, env={"OUTFRAME_DATA_DIR": str(data_dir), **(env or {})}).stdout
 
 
 class ServerProcess:

@@ -26,16 +26,11 @@ class AccessLog:
             return
         start = time.perf_counter()
         status = 500  # what the server answers if the app raises before it starts a response
+        logged = False
 
-        async def send_logged(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_logged)
-        finally:
+        def line() -> None:
+            nonlocal logged
+            logged = True
             ms = round((time.perf_counter() - start) * 1000, 1)
             method, path = scope["method"], scope["path"]
             request_id = request_id_of(scope) or "-"
@@ -54,3 +49,18 @@ class AccessLog:
                     "request_id": request_id,
                 },
             )
+
+        async def send_logged(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                # Before the last bytes go: a client that has its answer finds the line logged.
+                line()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_logged)
+        finally:
+            if not logged:  # the app raised, or the client left mid-stream
+                line()

@@ -39,6 +39,7 @@ PathsT = TypeVar("PathsT")
 Direction = Literal["up", "down", "left", "right"]
 WebhookEvent = Literal["progress", "completed", "failed"]
 ImageInput = bytes | str | os.PathLike[str]
+AnyTransport = httpx.BaseTransport | httpx.AsyncBaseTransport | None
 
 
 class SubmitOptions(TypedDict, total=False):
@@ -71,14 +72,27 @@ class Operations(ABC, Generic[SubmitT, JobT, PageT, AccountT, DataT, PathsT]):
 
     _flows: Flows
 
-    def _setup(
+    def __init__(
         self,
-        http: httpx.Client | httpx.AsyncClient,
-        api_key: str,
-        max_retries: int,
-        stream_timeout: float,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        *,
+        timeout: float = 60.0,
+        max_retries: int = 3,
+        stream_timeout: float = 60.0,
+        transport: AnyTransport = None,
     ) -> None:
-        self._flows = Flows(http, api_key, Retry(max_retries=max_retries), stream_timeout)
+        """`base_url` and `api_key` default to OUTFRAME_URL / OUTFRAME_KEY; `timeout` is per
+        request, `stream_timeout` the longest silence of an event stream; `transport`, an httpx
+        transport (sync for Client, async for AsyncClient)."""
+        url, key = settings_from_env(base_url, api_key)
+        http = self._open(url, timeout, transport)
+        self._flows = Flows(http, key, Retry(max_retries=max_retries), stream_timeout)
+
+    @abstractmethod
+    def _open(
+        self, base_url: str, timeout: float, transport: AnyTransport
+    ) -> httpx.Client | httpx.AsyncClient: ...
 
     @property
     def retry(self) -> Retry:

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -69,10 +69,13 @@ class Sleep:
 
 
 @dataclass(frozen=True)
-class Lines:
-    """-> an iterator (sync) or async iterator of a streamed response's lines."""
+class Stream:
+    """On a streamed response: "lines" -> an iterator (sync) or async iterator of its lines;
+    "read" -> the response, its body read and the stream closed; "close" -> the response, closed.
+    """
 
     response: httpx.Response
+    op: Literal["lines", "read", "close"]
 
 
 @dataclass(frozen=True)
@@ -82,21 +85,7 @@ class NextLine:
     lines: Any
 
 
-@dataclass(frozen=True)
-class Read:
-    """-> the streamed response, its body read and the stream closed."""
-
-    response: httpx.Response
-
-
-@dataclass(frozen=True)
-class Close:
-    """-> None: the streamed response is closed."""
-
-    response: httpx.Response
-
-
-Step = Send | Sleep | Lines | NextLine | Read | Close
+Step = Send | Sleep | Stream | NextLine
 Flow = Generator[Step, Any, T]
 
 
@@ -284,11 +273,11 @@ class Flows:
             yield Sleep(waiter.next_interval())
             return waiter.see((yield from self.get(job.id)))
         if not is_event_stream(response):
-            self._no_stream((yield Read(response)))
+            self._no_stream((yield Stream(response, "read")))
             return waiter.see((yield from self.get(job.id)))
         self.events_supported = True
         parser = SseParser()
-        lines = yield Lines(response)
+        lines = yield Stream(response, "lines")
         while True:
             line = yield NextLine(lines)
             if line is None or isinstance(line, httpx.TransportError):
@@ -299,7 +288,7 @@ class Flows:
             job, final = waiter.event(job, event)
             if final or waiter.remaining() <= 0:
                 break
-        yield Close(response)
+        yield Stream(response, "close")
         return waiter.see((yield from self.get(job.id)))
 
     def _no_stream(self, response: httpx.Response) -> None:

@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 
-from outframe.client._api import Operations, settings_from_env
-from outframe.client._flow import Close, Flow, Lines, NextLine, Read, Sleep, Step, T
+from outframe.client._api import AnyTransport, Operations
+from outframe.client._flow import Flow, NextLine, Sleep, Step, Stream, T
 from outframe.client.models import Account, Job, JobPage, Submitted
 
 
@@ -28,19 +28,13 @@ class AsyncClient(
 ):
     """The same methods as Client, each to be awaited: `await client.wait(job_id)`."""
 
-    def __init__(
-        self,
-        base_url: str | None = None,
-        api_key: str | None = None,
-        *,
-        timeout: float = 60.0,
-        max_retries: int = 3,
-        stream_timeout: float = 60.0,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        url, key = settings_from_env(base_url, api_key)
-        self.http = httpx.AsyncClient(base_url=url, timeout=timeout, transport=transport)
-        self._setup(self.http, key, max_retries, stream_timeout)
+    http: httpx.AsyncClient
+
+    def _open(self, base_url: str, timeout: float, transport: AnyTransport) -> httpx.AsyncClient:
+        if isinstance(transport, httpx.BaseTransport):
+            raise TypeError("AsyncClient takes an async httpx transport; Client takes sync ones")
+        self.http = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
+        return self.http
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -66,10 +60,10 @@ class AsyncClient(
         if isinstance(step, Sleep):
             await asyncio.sleep(step.seconds)
             return None
-        if isinstance(step, Lines):
-            return step.response.aiter_lines()
-        if isinstance(step, Close | Read):
-            await (step.response.aread() if isinstance(step, Read) else step.response.aclose())
+        if isinstance(step, Stream):
+            if step.op == "lines":
+                return step.response.aiter_lines()
+            await (step.response.aread() if step.op == "read" else step.response.aclose())
             return step.response
         try:
             if isinstance(step, NextLine):

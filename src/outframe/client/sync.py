@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 
-from outframe.client._api import Operations, settings_from_env
-from outframe.client._flow import Close, Flow, Lines, NextLine, Read, Sleep, Step, T
+from outframe.client._api import AnyTransport, Operations
+from outframe.client._flow import Flow, NextLine, Sleep, Step, Stream, T
 from outframe.client.models import Account, Job, JobPage, Submitted
 
 
@@ -20,19 +20,13 @@ class Client(Operations[Submitted, Job, JobPage, Account, dict[str, Any], builti
     outframe and against apiframe's hosted API (`https://api.apiframe.ai`), which speak the
     same v2 contract (there, `wait` polls: it has no event stream)."""
 
-    def __init__(
-        self,
-        base_url: str | None = None,
-        api_key: str | None = None,
-        *,
-        timeout: float = 60.0,
-        max_retries: int = 3,
-        stream_timeout: float = 60.0,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        url, key = settings_from_env(base_url, api_key)
-        self.http = httpx.Client(base_url=url, timeout=timeout, transport=transport)
-        self._setup(self.http, key, max_retries, stream_timeout)
+    http: httpx.Client
+
+    def _open(self, base_url: str, timeout: float, transport: AnyTransport) -> httpx.Client:
+        if isinstance(transport, httpx.AsyncBaseTransport):
+            raise TypeError("Client takes a sync httpx transport; AsyncClient takes async ones")
+        self.http = httpx.Client(base_url=base_url, timeout=timeout, transport=transport)
+        return self.http
 
     def close(self) -> None:
         self.http.close()
@@ -58,10 +52,10 @@ class Client(Operations[Submitted, Job, JobPage, Account, dict[str, Any], builti
         if isinstance(step, Sleep):
             time.sleep(step.seconds)
             return None
-        if isinstance(step, Lines):
-            return step.response.iter_lines()
-        if isinstance(step, Close | Read):
-            step.response.read() if isinstance(step, Read) else step.response.close()
+        if isinstance(step, Stream):
+            if step.op == "lines":
+                return step.response.iter_lines()
+            step.response.read() if step.op == "read" else step.response.close()
             return step.response
         try:
             if isinstance(step, NextLine):
