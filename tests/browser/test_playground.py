@@ -277,9 +277,15 @@ def test_progress_moves_live_and_the_keyboard_suffices(start_server: Any, open_p
     assert watched.foreign_requests() == []
 
 
-def test_a_failed_job_says_why_and_that_it_was_refunded(start_server: Any, open_page: Any) -> None:
+def test_a_failed_job_is_refunded_and_a_429_says_wait(start_server: Any, open_page: Any) -> None:
+    # Jobs time out; and a key may submit once, then waits (100 s) for its next POST.
     server = start_server(
-        "failing", engine="fake", fake_engine_seconds="5", job_timeout_seconds="1"
+        "failing",
+        engine="fake",
+        fake_engine_seconds="5",
+        job_timeout_seconds="1",
+        rate_limit_submit_burst="1",
+        rate_limit_submits_per_second="0.01",
     )
     key = create_key(server, 50)
     watched: Watched = open_page(server)
@@ -293,5 +299,12 @@ def test_a_failed_job_says_why_and_that_it_was_refunded(start_server: Any, open_
     )
     expect(page.locator("#credits")).to_have_text("50")
     watched.screenshot("6-failed")
-    assert watched.console_errors == []
+
+    # A 429 says how long to wait.
+    page.get_by_role("button", name="Imagine").click()
+    limited = page.locator("#errors .error[data-status='429']")
+    expect(limited).to_contain_text(re.compile(r"retry after \d+ s"))
+    expect(page.locator("#feed article")).to_have_count(1)
+    assert watched.console_errors == refused(watched, 429), watched.console_errors
+    assert len(watched.console_errors) == 1
     assert watched.foreign_requests() == []

@@ -19,7 +19,7 @@ export class ApiError extends Error {
     }
     if (this.status === 429) {
       const wait = b.retryAfter ?? this.retryAfter;
-      if (wait !== undefined) text += ` — wait ${wait} s and try again`;
+      if (wait !== undefined && !/retry|wait/i.test(text)) text += ` — retry after ${wait} s`;
     }
     if (b.details && typeof b.details === "object") {
       const parts = Object.entries(b.details).map(([field, msgs]) =>
