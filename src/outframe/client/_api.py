@@ -242,12 +242,14 @@ class Operations(ABC, Generic[SubmitT, JobT, PageT, AccountT, DataT, PathsT]):
         timeout: float = 900.0,
         poll_interval: float = 0.5,
         max_poll_interval: float = 3.0,
+        stream: bool = True,
     ) -> JobT:
         """The job once COMPLETED (JobFailed, JobCancelled or WaitTimeout otherwise), calling
         `on_progress(job)` at each change. Follows the server's event stream where it has one
-        (GET /v2/jobs/:id/events) and polls GET /v2/jobs/:id where it has not."""
+        (GET /v2/jobs/:id/events) and polls GET /v2/jobs/:id where it has not (or if not
+        `stream`: for a proxy that holds streamed answers back)."""
         waiter = Waiter(job_id, on_progress, timeout, poll_interval, max_poll_interval)
-        return self._job(self._flows.wait(job_id, waiter))
+        return self._job(self._flows.wait(job_id, waiter, stream))
 
     def download(
         self, job: Job | str, folder: str | os.PathLike[str], *, grid: bool = False

@@ -251,11 +251,11 @@ class Flows:
     def get(self, job_id: str) -> Flow[Job]:
         return self.request(Call("GET", f"/v2/jobs/{job_id}", lambda r: Job.parse(json_of(r))))
 
-    def wait(self, job_id: str, waiter: Waiter) -> Flow[Job]:
+    def wait(self, job_id: str, waiter: Waiter, stream: bool = True) -> Flow[Job]:
         job = waiter.see((yield from self.get(job_id)))
         while not job.done:
             waiter.check(job)
-            if self.events_supported is not False:
+            if stream and self.events_supported is not False:
                 job = yield from self._follow(job, waiter)
             else:
                 yield Sleep(waiter.next_interval())
