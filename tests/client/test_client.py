@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +22,11 @@ from outframe.client import (
     Conflict,
     InsufficientCredits,
     Job,
+    JobFailed,
     NotFound,
     PermissionDenied,
     RateLimited,
+    WaitTimeout,
 )
 from tests.client.conftest import create_key, start_server
 from tests.client.proxy import Proxy
@@ -153,27 +155,45 @@ def test_errors_carry_the_apis_code_and_message(server: ServerProcess, key: str)
         assert off.value.code and off.value.status == 403
 
 
-def test_429_waits_its_retry_after(tmp_path: Path) -> None:
-    limited = start_server(
-        tmp_path / "data", rate_limit_submits_per_second="1", rate_limit_submit_burst="1"
+@pytest.fixture(scope="module")
+def strict_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One POST a second per key (bursts of one), and jobs that time out (0.3 s of a 0.6 s job)."""
+    proc = start_server(
+        tmp_path_factory.mktemp("strict") / "data",
+        rate_limit_submits_per_second="1",
+        rate_limit_submit_burst="1",
+        job_timeout_seconds="0.3",
     )
-    try:
-        key = create_key(limited)
-        waits: list[tuple[str, float]] = []
-        with Client(limited.url, key, max_retries=0) as impatient:
-            impatient.generate("first")
-            with pytest.raises(RateLimited) as refused:
-                impatient.generate("second")
-        assert refused.value.retry_after is not None and refused.value.retry_after >= 1
-        with Client(limited.url, key) as client:
-            client.retry.on_retry = lambda reason, seconds: waits.append((reason, seconds))
-            jobs = [client.generate(f"burst {n}").job_id for n in range(2)]
-            assert len(set(jobs)) == 2
-            assert waits and all(reason == "HTTP 429" and s >= 1 for reason, s in waits)
-            assert len(client.list(limit=100).jobs) == 3
-            assert client.me().credits == 1000 - 3 * 16
-    finally:
-        limited.stop()
+    yield proc
+    proc.stop()
+
+
+def test_429_waits_its_retry_after(strict_server: ServerProcess) -> None:
+    key = create_key(strict_server)
+    waits: list[tuple[str, float]] = []
+    with Client(strict_server.url, key, max_retries=0) as impatient:
+        impatient.generate("first")
+        with pytest.raises(RateLimited) as refused:
+            impatient.generate("second")
+    assert refused.value.retry_after is not None and refused.value.retry_after >= 1
+    with Client(strict_server.url, key) as client:
+        client.retry.on_retry = lambda reason, seconds: waits.append((reason, seconds))
+        jobs = [client.generate(f"burst {n}").job_id for n in range(2)]
+        assert len(set(jobs)) == 2
+        assert waits and all(reason == "HTTP 429" and s >= 1 for reason, s in waits)
+        assert len(client.list(limit=100).jobs) == 3  # the refused one made nothing
+
+
+def test_wait_raises_how_a_job_ended(strict_server: ServerProcess) -> None:
+    with Client(strict_server.url, create_key(strict_server)) as client:
+        job_id = client.generate("too slow for this server").job_id
+        with pytest.raises(JobFailed) as failed:
+            client.wait(job_id)
+        assert failed.value.job.status == "FAILED" and "timed out" in (failed.value.job.error or "")
+        assert failed.value.job.credit_cost == 0
+        with pytest.raises(WaitTimeout) as late:
+            client.wait(client.generate("not waited for long").job_id, timeout=0.05)
+        assert late.value.job.status in ("QUEUED", "PROCESSING")
 
 
 def test_a_dropped_connection_retried_makes_one_job(server: ServerProcess, key: str) -> None:
