@@ -94,11 +94,11 @@ def api_error(response: Any, status: int, code: str | None = None) -> str:
 def wait_for(
     client: TestClient, headers: dict[str, str], job_id: str, timeout: float = 30.0
 ) -> dict[str, Any]:
-    """Poll a job until it is COMPLETED or FAILED, as an apiframe client does."""
+    """Poll a job until it has ended (COMPLETED, FAILED or CANCELLED), as a client does."""
     deadline = time.monotonic() + timeout
     while True:
         body: dict[str, Any] = client.get(f"/v2/jobs/{job_id}", headers=headers).json()
-        if body["status"] in ("COMPLETED", "FAILED"):
+        if body["status"] in ("COMPLETED", "FAILED", "CANCELLED"):
             return body
         if time.monotonic() > deadline:
             raise AssertionError(f"job {job_id} still {body['status']} after {timeout} s")

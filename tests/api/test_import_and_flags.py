@@ -223,7 +223,7 @@ def wait_sent(flow: Flow, job_id: str, timeout: float = 20) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
         job: dict[str, Any] = flow.client.get(f"/v2/jobs/{job_id}", headers=flow.headers).json()
-        if job["webhookStatus"] == "sent":
+        if job["webhookStatus"] == "delivered":
             return job
         assert time.monotonic() < deadline, f"webhookStatus is {job['webhookStatus']}"
         time.sleep(0.02)

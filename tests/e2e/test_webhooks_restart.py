@@ -54,7 +54,7 @@ def test_delivered_after_receiver_returns_across_a_server_kill(tmp_path: Path) -
             deadline = time.monotonic() + 10
             while True:
                 job = httpx.get(f"{second.url}/v2/jobs/{job_id}", headers=headers).json()
-                if job["webhookStatus"] == "sent":
+                if job["webhookStatus"] == "delivered":
                     break
                 assert time.monotonic() < deadline
                 time.sleep(0.05)

@@ -105,7 +105,7 @@ def test_every_action_through_the_api(server: ServerProcess, ca: trustme.CA) -> 
         height, width = images[0].shape[:2]
         assert (width, height) == geometry.aspect_size((3, 2), 64)  # as every engine sizes it
         deadline = time.monotonic() + 30
-        while api.http.get(f"/v2/jobs/{grid_id}").json()["webhookStatus"] != "sent":
+        while api.http.get(f"/v2/jobs/{grid_id}").json()["webhookStatus"] != "delivered":
             assert time.monotonic() < deadline, "the completed webhook was not delivered"
             time.sleep(0.05)
         events = {json.loads(r.body)["event"] for r in receiver.wait_for(2, "/hook")}

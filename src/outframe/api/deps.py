@@ -24,14 +24,26 @@ async def get_caller(
     services: ServicesDep,
     x_api_key: Annotated[str | None, Header(description="afk_... key")] = None,
 ) -> keys.Caller:
-    return await resolve_caller(services, x_api_key, request.method)
+    key = x_api_key or key_from_authorization(request.headers.get("authorization"))
+    return await resolve_caller(services, key, request.method)
 
 
 async def authenticate(request: Request) -> tuple[Services, keys.Caller]:
     """Services and caller without dependency injection, for the routes polled hardest."""
     services: Services = request.app.state.services
-    caller = await resolve_caller(services, request.headers.get("x-api-key"), request.method)
+    headers = request.headers
+    key = headers.get("x-api-key") or key_from_authorization(headers.get("authorization"))
+    caller = await resolve_caller(services, key, request.method)
     return services, caller
+
+
+def key_from_authorization(value: str | None) -> str | None:
+    """apiframe v1's header: `Authorization: <key>`, or `Authorization: Bearer <key>`."""
+    if not value:
+        return None
+    scheme, _, rest = value.strip().partition(" ")
+    key = rest if scheme.lower() == "bearer" else value
+    return key.strip() or None
 
 
 async def resolve_caller(services: Services, x_api_key: str | None, method: str) -> keys.Caller:

@@ -15,7 +15,7 @@ from starlette.responses import Response
 from outframe.api.requestid import HEADER as REQUEST_ID
 from outframe.api.requestid import request_id_of
 from outframe.api.schemas import ACTION_NAMES
-from outframe.services.errors import ServiceError
+from outframe.services.errors import BadRequest, ServiceError
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,18 @@ def _field(loc: tuple[Any, ...]) -> str:
 _NOT_AN_OBJECT = {"model_attributes_type", "model_type", "dict_type"}
 # FastAPI's answer to a body it could not decode at all (invalid UTF-8, nesting too deep).
 _UNPARSABLE = "There was an error parsing the body"
+
+
+def validation_details(errors: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """pydantic's errors per field path ("midjourneyParams.aspect_ratio"), as apiframe's 400
+    `details` has them (the official SDK's ValidationError.details); errors of the whole body
+    are in the message only."""
+    details: dict[str, list[str]] = {}
+    for err in errors:
+        field = _field(tuple(err.get("loc", ())))
+        if field:
+            details.setdefault(field, []).append(str(err.get("msg", "invalid")))
+    return details
 
 
 def describe_validation(errors: list[dict[str, Any]]) -> tuple[str, str]:
@@ -71,15 +83,21 @@ def describe_validation(errors: list[dict[str, Any]]) -> tuple[str, str]:
     return "; ".join(messages), "invalid_request"
 
 
+def bad_request(errors: list[dict[str, Any]]) -> BadRequest:
+    """The 400 for pydantic's errors: a message, a code and the per-field details."""
+    message, code = describe_validation(errors)
+    details = validation_details(errors)
+    return BadRequest(message, code=code, **({"details": details} if details else {}))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service_error(_: Request, exc: ServiceError) -> Response:
         return error_response(exc.status, exc.message, exc.code, exc.headers, **exc.extra)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(_: Request, exc: RequestValidationError) -> Response:
-        message, code = describe_validation(list(exc.errors()))
-        return error_response(400, message, code)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        return await _service_error(request, bad_request(list(exc.errors())))
 
     @app.exception_handler(ClientDisconnect)
     async def _client_gone(request: Request, _: ClientDisconnect) -> Response:

@@ -16,6 +16,11 @@ ERROR_SCHEMA = {
     "properties": {
         "error": {"type": "string", "description": "what is wrong and what to fix"},
         "code": {"type": "string", "description": "a stable machine code"},
+        "details": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            "description": "400: the messages per field path, where a field is at fault",
+        },
     },
 }
 # The answers every authenticated route may give besides its own.
@@ -28,7 +33,8 @@ KEYED_ERRORS = {
 # And those of a route naming a job in its path, or submitting one.
 JOB_ERRORS = {"404": "no such job (or another account's)"}
 SUBMIT_ERRORS = {
-    "402": "not enough credits (the body also carries balance and cost)",
+    "402": "not enough credits: error 'Insufficient credits', with creditsRequired and "
+    "creditsAvailable (and the older cost and balance)",
     "404": "no such parent job (or another account's)",
     "409": "Idempotency-Key already used with another body",
     "413": "request body too large",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -137,7 +137,7 @@ class JobResult(BaseModel):
 
 class JobView(BaseModel):
     id: str
-    status: str
+    status: Literal["QUEUED", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED"]
     model: str
     action: str
     parentJobId: str | None
@@ -145,7 +145,11 @@ class JobView(BaseModel):
     result: JobResult | None
     error: str | None
     creditCost: int
-    webhookStatus: str | None
+    webhookStatus: Literal["pending", "delivered", "failed"] | None
+    input: dict[str, Any] | None = Field(
+        description="what was submitted (webhook fields left out, images elided)"
+    )
+    expired: bool = Field(description="the images were deleted by the retention period")
     createdAt: datetime
     completedAt: datetime | None
 
@@ -154,23 +158,46 @@ class JobList(BaseModel):
     jobs: list[JobView]
     nextCursor: str | None
     hasMore: bool
+    models: list[str] | None = Field(None, description="with include_models=true")
+
+
+class UserView(BaseModel):
+    id: str
+    email: str
+    role: str
 
 
 class TeamView(BaseModel):
     id: str
     name: str
     credits: int
+    plan: str
+    customerId: str | None
     maxConcurrentJobs: int
 
 
 class KeyView(BaseModel):
     id: str
     name: str
+    prefix: str
 
 
 class MeView(BaseModel):
+    user: UserView
     team: TeamView
     apiKey: KeyView
+
+
+class ModelEntry(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    label: str
+    modality: Literal["image", "video", "music"]
+
+
+class ModelCatalog(BaseModel):
+    models: list[ModelEntry]
 
 
 class ErrorBody(BaseModel):

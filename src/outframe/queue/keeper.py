@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 
 from outframe.services.jobs import JobService
-from outframe.services.retention import purge_expired
+from outframe.services.retention import forget_idempotency_keys, purge_expired
 from outframe.services.runner import JobRunner
 
 log = logging.getLogger(__name__)
@@ -67,5 +67,6 @@ class Keeper:
                     purged = purge_expired(self.jobs.db, self.runner.storage, self.retention_days)
                     if purged:
                         log.info("retention: deleted the images of %d jobs", purged)
+                    forget_idempotency_keys(self.jobs.db)
             except Exception:
                 log.exception("keeper failed; retrying")

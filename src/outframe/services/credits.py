@@ -55,8 +55,12 @@ def hold(session: Session, team_id: str, job_id: str, cost: int) -> None:
     """Take a job's cost from the balance, or raise 402 if it is short."""
     if not _changed(session, _TAKE, team_id, cost):
         have = balance(session, team_id)
+        # The message is apiframe's exact one (its OpenAPI document has it as an enum); the
+        # numbers say the rest, under apiframe's names and outframe's older ones.
         raise PaymentRequired(
-            f"insufficient credits: this job costs {cost}, the balance is {have}",
+            "Insufficient credits",
+            creditsRequired=cost,
+            creditsAvailable=max(0, have),
             balance=have,
             cost=cost,
         )

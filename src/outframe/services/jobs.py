@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from outframe.services.domain import JobStatus
@@ -37,6 +37,8 @@ VIEW_COLUMNS = [
         "webhook_status",
         "created_at",
         "completed_at",
+        "input",
+        "images_purged_at",
     )
 ]
 _JOB_BY_ID = PreparedQuery(select(*VIEW_COLUMNS).where(JOBS.c.id == bindparam("job_id")))
@@ -62,9 +64,16 @@ class JobService(JobSubmission, JobLifecycle):
         status: JobStatus | None,
         limit: int,
         cursor: int | None,
+        key_id: str | None = None,
+        search: str | None = None,
     ) -> tuple[list[dict[str, Any]], int | None]:
-        """Newest first; returns the page and the cursor of the next one (None at the end)."""
+        """Newest first; returns the page and the cursor of the next one (None at the end).
+        `key_id`: only the jobs that key made; `search`: the job of that id and its children."""
         query = select(*VIEW_COLUMNS).where(JOBS.c.team_id == team_id)
+        if key_id is not None:
+            query = query.where(JOBS.c.api_key_id == key_id)
+        if search is not None:
+            query = query.where(or_(JOBS.c.id == search, JOBS.c.parent_job_id == search))
         if status is not None:
             query = query.where(JOBS.c.status == status.value)
         if cursor is not None:

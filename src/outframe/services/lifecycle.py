@@ -1,8 +1,9 @@
 """A job's life after submit: claim, progress, complete, fail, reap.
 
-QUEUED -> PROCESSING -> COMPLETED | FAILED. Every transition is a conditional update, so a
-duplicate wake-up, a dead worker or a late finish can never run, charge or settle a job twice:
-a worker holds a job by its lease token, and only the holder of a live lease may settle it.
+QUEUED -> PROCESSING -> COMPLETED | FAILED, and QUEUED or PROCESSING -> CANCELLED. Every
+transition is a conditional update, so a duplicate wake-up, a dead worker or a late finish can
+never run, charge or settle a job twice: a worker holds a job by its lease token, and only the
+holder of a live lease may settle it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session, aliased
 from outframe.services import credits, joblog
 from outframe.services.clock import new_id, utcnow
 from outframe.services.domain import Action, JobStatus
+from outframe.services.errors import Conflict, NotFound
 from outframe.services.jobstore import JobStore
 from outframe.store.models import JOBS, TEAMS, Job
 
@@ -50,6 +52,7 @@ _TEAM_HAS_ROOM = (
     .select_from(JOBS.join(TEAMS, TEAMS.c.id == JOBS.c.team_id))
     .where(JOBS.c.seq == bindparam("seq"))
 )
+_CANCELLABLE = (JobStatus.QUEUED.value, JobStatus.PROCESSING.value)
 _TAKE = (
     update(JOBS)
     .where(JOBS.c.seq == bindparam("b_seq"), JOBS.c.status == JobStatus.QUEUED.value)
@@ -198,6 +201,40 @@ class JobLifecycle(JobStore):
         if queued:
             self._wake_senders()
         return True
+
+    def cancel(self, team_id: str, job_id: str) -> None:
+        """Cancel a QUEUED or PROCESSING job of `team_id` and refund it. A running job stops at
+        its engine's next progress step: the worker's lease dies with the status. No webhook is
+        sent (apiframe's events have no cancelled one)."""
+        with self.db.write() as session:
+            job = session.execute(
+                select(JOBS.c.team_id, JOBS.c.status, JOBS.c.credit_cost).where(JOBS.c.id == job_id)
+            ).one_or_none()
+            if job is None or job.team_id != team_id:
+                raise NotFound(f"job {job_id} not found", code="job_not_found")
+            # Conditional, as every transition: a worker completing the job at this moment
+            # either wins (409 here) or loses its lease (its result is discarded).
+            cancelled = session.execute(
+                update(JOBS)
+                .where(JOBS.c.id == job_id, JOBS.c.status.in_(_CANCELLABLE))
+                .values(
+                    status=JobStatus.CANCELLED.value,
+                    completed_at=utcnow(),
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    credit_cost=0,  # as a failed job's: its credits went back
+                )
+            )
+            if not cancelled.rowcount:  # type: ignore[attr-defined]
+                status = session.execute(select(JOBS.c.status).where(JOBS.c.id == job_id))
+                raise Conflict(
+                    f"job {job_id} is {status.scalar()}; only a QUEUED or PROCESSING job can "
+                    "be cancelled",
+                    code="not_cancellable",
+                )
+            if job.credit_cost:
+                credits.void(session, team_id, job_id, job.credit_cost)
+        log.info("job %s cancelled", job_id)
 
     def fail(self, claim: Claim, error: str) -> bool:
         """Settle a job that cannot succeed: FAILED and its hold voided."""

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from outframe.services.clock import utcnow
 from outframe.services.runner import mask_name
+from outframe.services.submit import IDEMPOTENCY_TTL
 from outframe.storage.base import BlobStorage
 from outframe.store.db import Database
-from outframe.store.models import JOBS
+from outframe.store.models import IDEMPOTENCY, JOBS
 
 
 def purge_expired(db: Database, storage: BlobStorage, days: float, batch: int = 500) -> int:
@@ -39,3 +40,12 @@ def purge_expired(db: Database, storage: BlobStorage, days: float, batch: int = 
                 .values(images_purged_at=now)
             )
     return len(rows)
+
+
+def forget_idempotency_keys(db: Database) -> int:
+    """Delete Idempotency-Key records past their 24 hours; returns how many."""
+    with db.write() as session:
+        gone = session.execute(
+            delete(IDEMPOTENCY).where(IDEMPOTENCY.c.created_at < utcnow() - IDEMPOTENCY_TTL)
+        )
+        return int(gone.rowcount)  # type: ignore[attr-defined]

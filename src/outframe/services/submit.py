@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,9 +33,15 @@ _PARENT_BY_ID = select(
 ).where(JOBS.c.id == bindparam("job_id"))
 _INSERT_JOB = insert(JOBS)
 _INSERT_IDEMPOTENCY = insert(IDEMPOTENCY)
+IDEMPOTENCY_TTL = timedelta(hours=24)
+_THIS_KEY = (IDEMPOTENCY.c.team_id == bindparam("team"), IDEMPOTENCY.c.key == bindparam("key"))
 _IDEMPOTENCY_BY_KEY = select(
-    IDEMPOTENCY.c.request_hash, IDEMPOTENCY.c.status_code, IDEMPOTENCY.c.response
-).where(IDEMPOTENCY.c.team_id == bindparam("team"), IDEMPOTENCY.c.key == bindparam("key"))
+    IDEMPOTENCY.c.request_hash,
+    IDEMPOTENCY.c.status_code,
+    IDEMPOTENCY.c.response,
+    IDEMPOTENCY.c.created_at,
+).where(*_THIS_KEY)
+_FORGET_IDEMPOTENCY = delete(IDEMPOTENCY).where(*_THIS_KEY)
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,7 @@ class JobRequest:
     parent_job_id: str | None = None
     webhook_url: str | None = None
     webhook_events: Sequence[str] | None = None
+    input: dict[str, Any] | None = None  # what the client sent, shown as the job's `input`
 
 
 @dataclass(frozen=True)
@@ -113,9 +121,10 @@ class JobSubmission(JobStore):
         )
         if parent is None or parent.team_id != caller.team_id:
             raise NotFound(f"parent job {parent_id} not found", code="parent_not_found")
-        if parent.status == JobStatus.FAILED.value:
+        if parent.status in (JobStatus.FAILED.value, JobStatus.CANCELLED.value):
             raise BadRequest(
-                "parent job FAILED, so it has no images to work from; use a completed job",
+                f"parent job {parent.status}, so it has no images to work from; "
+                "use a completed job",
                 code="invalid_parent",
             )
         if parent.status != JobStatus.COMPLETED.value:
@@ -234,6 +243,7 @@ class JobSubmission(JobStore):
                     status=status.value,
                     parent_job_id=request.parent_job_id,
                     params=params,
+                    input=request.input,
                     progress=100 if completed_result is not None else 0,
                     result=completed_result,
                     credit_cost=request.action.cost,
@@ -281,6 +291,10 @@ class JobSubmission(JobStore):
     ) -> Submitted | None:
         record = session.execute(_IDEMPOTENCY_BY_KEY, {"team": caller.team_id, "key": key}).first()
         if record is None:
+            return None
+        if record.created_at < utcnow() - IDEMPOTENCY_TTL:
+            # Remembered for 24 hours, as apiframe: after that the key is new again.
+            session.execute(_FORGET_IDEMPOTENCY, {"team": caller.team_id, "key": key})
             return None
         if record.request_hash != request_hash:
             raise Conflict(

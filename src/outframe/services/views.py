@@ -8,6 +8,8 @@ from typing import Any
 
 from outframe.storage.base import BlobStorage
 
+MODEL = "midjourney"  # the one model of apiframe's that outframe serves
+
 
 def iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
@@ -28,7 +30,7 @@ def job_view(job: Mapping[str, Any], storage: BlobStorage) -> dict[str, Any]:
     return {
         "id": job["id"],
         "status": job["status"],
-        "model": "midjourney",
+        "model": MODEL,
         "action": job["action"],
         "parentJobId": job["parent_job_id"],
         "progress": job["progress"],
@@ -36,6 +38,8 @@ def job_view(job: Mapping[str, Any], storage: BlobStorage) -> dict[str, Any]:
         "error": job["error"],
         "creditCost": job["credit_cost"],
         "webhookStatus": job["webhook_status"],
+        "input": job["input"],
+        "expired": job["images_purged_at"] is not None,
         "createdAt": iso(job["created_at"]),
         "completedAt": iso(job["completed_at"]),
     }

@@ -68,6 +68,7 @@ class Job(Base):
         Index("ix_jobs_team_seq", "team_id", "seq"),
         Index("ix_jobs_status_seq", "status", "seq"),
         Index("ix_jobs_completed_at", "completed_at"),
+        Index("ix_jobs_key_seq", "api_key_id", "seq"),
     )
 
     # seq orders jobs (FIFO claims, newest-first listing) without trusting clocks.
@@ -79,6 +80,8 @@ class Job(Base):
     status: Mapped[str] = mapped_column(String(16))
     parent_job_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # What the client submitted (its fields as sent, a mask elided), shown as the job's `input`.
+    input: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     progress: Mapped[int] = mapped_column(Integer, default=0)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -118,7 +121,10 @@ class LedgerEntry(Base):
 
 class IdempotencyRecord(Base):
     __tablename__ = "idempotency"
-    __table_args__ = (UniqueConstraint("team_id", "key", name="uq_idempotency_team_key"),)
+    __table_args__ = (
+        UniqueConstraint("team_id", "key", name="uq_idempotency_team_key"),
+        Index("ix_idempotency_created_at", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     team_id: Mapped[str] = mapped_column(ForeignKey("teams.id"))
@@ -150,7 +156,7 @@ class WebhookDelivery(Base):
     url: Mapped[str] = mapped_column(Text)
     payload: Mapped[str] = mapped_column(Text)  # the exact body, signed as it is sent
     retried: Mapped[bool] = mapped_column(default=True)  # terminal events; progress is not
-    status: Mapped[str] = mapped_column(String(16))  # pending | sent | failed
+    status: Mapped[str] = mapped_column(String(16))  # pending | delivered | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -175,7 +175,7 @@ class Outbox:
         return claimed
 
     def record(self, due: Due, reply: Reply, duration_ms: int) -> str:
-        """Settle one attempt: sent, failed for good, or scheduled again. Returns the status."""
+        """Settle one attempt: delivered, failed for good, or scheduled again; returns which."""
         now = utcnow()
         attempts = due.attempts + 1
         status, next_at = self._outcome(due, reply, attempts)
@@ -200,7 +200,7 @@ class Outbox:
                     next_attempt_at=next_at or now,
                     last_status_code=reply.status,
                     last_error=reply.error,
-                    delivered_at=now if status == "sent" else None,
+                    delivered_at=now if status == "delivered" else None,
                 )
             )
             if due.retried and status != "pending":
@@ -212,7 +212,7 @@ class Outbox:
     def _outcome(self, due: Due, reply: Reply, attempts: int) -> tuple[str, Any]:
         status = reply.status
         if status is not None and 200 <= status < 300:
-            return "sent", None
+            return "delivered", None
         if status == 410 or not due.retried or attempts > len(self.retry_seconds):
             return "failed", None
         delay = self.retry_seconds[attempts - 1] * random.uniform(0.9, 1.1)

@@ -86,7 +86,7 @@ class WebhookSender:
             reply = self.transport.post(due.url, due.payload.encode(), headers)
             elapsed = int((time.monotonic() - started) * 1000)
             status = self.outbox.record(due, reply, elapsed)
-            if status != "sent":
+            if status != "delivered":
                 log.info(
                     "webhook %s for job %s: %s (%s)",
                     due.event,

@@ -1,8 +1,9 @@
 """The two signature schemes a delivery carries.
 
-apiframe's: `X-Webhook-Signature` = hex HMAC-SHA256 of the raw body, keyed with the hex SHA-256
-of the API key that created the job (which is what we store for the key). Standard Webhooks':
-`webhook-id`, `webhook-timestamp`, `webhook-signature`, signed with the raw SHA-256 digest.
+apiframe's: `X-Webhook-Signature: sha256=<hex>`, the HMAC-SHA256 of the raw body keyed with the
+raw 32-byte SHA-256 digest of the API key that created the job, as the official SDK's
+`verifyWebhook` checks it (we store the key's digest, in hex). Standard Webhooks': `webhook-id`,
+`webhook-timestamp`, `webhook-signature`, signed with the same raw digest.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ def signed_headers(
     *, key_hash: str, webhook_id: str, event: str, body: str, now: datetime
 ) -> dict[str, str]:
     """Every header of a delivery, for a body sent exactly as given."""
-    apiframe = hmac.new(key_hash.encode(), body.encode(), hashlib.sha256).hexdigest()
-    standard = Webhook(bytes.fromhex(key_hash)).sign(webhook_id, now, body)
+    secret = bytes.fromhex(key_hash)
+    apiframe = "sha256=" + hmac.new(secret, body.encode(), hashlib.sha256).hexdigest()
+    standard = Webhook(secret).sign(webhook_id, now, body)
     return {
         "Content-Type": "application/json",
         "User-Agent": "outframe-webhooks/1",

@@ -12,14 +12,14 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Body, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from outframe.api import uploads
 from outframe.api.deps import CallerDep, IdempotencyKey, ServicesDep
-from outframe.api.errors import describe_validation
+from outframe.api.errors import bad_request
 from outframe.api.schemas import (
     ActionRequest,
     GenerateRequest,
@@ -49,6 +49,18 @@ def _answer(submitted: Submitted) -> Response:
     return Response(
         orjson.dumps(submitted.body), submitted.status_code, media_type="application/json"
     )
+
+
+def submitted_input(body: BaseModel, *, elide: tuple[str, ...] = ("mask",)) -> dict[str, Any]:
+    """The job's `input`: the fields the client sent, less the webhook's (its URL may carry a
+    secret), with images elided (they can be megabytes; the job's result and parent have them)."""
+    fields = body.model_dump(
+        mode="json", exclude_unset=True, exclude={"webhookUrl", "webhookEvents"}
+    )
+    for name in elide:
+        if isinstance(fields.get(name), str):
+            fields[name] = f"(elided: {len(fields[name])} characters)"
+    return fields
 
 
 def _request_hash(request: Request, payload: bytes) -> str:
@@ -111,6 +123,7 @@ def generate(
         params=params,
         webhook_url=body.webhookUrl,
         webhook_events=body.webhookEvents,
+        input=submitted_input(body),
     )
     return _submit(services, request, caller, job, body.model_dump_json().encode(), idempotency_key)
 
@@ -168,6 +181,7 @@ async def action(
         parent_job_id=str(body.parentJobId),
         webhook_url=body.webhookUrl,
         webhook_events=body.webhookEvents,
+        input=submitted_input(body),
     )
     job_id = new_id()
     validate = discard = None
@@ -240,7 +254,12 @@ async def import_image(
     job_id = new_id()
     # Stored before the job exists, as an inpaint's mask is; discarded if no job comes of it.
     stored = await uploads.store_import(services, caller, raw, job_id)
-    job = JobRequest(action=Action.IMPORT, webhook_url=webhook_url, webhook_events=webhook_events)
+    job = JobRequest(
+        action=Action.IMPORT,
+        webhook_url=webhook_url,
+        webhook_events=webhook_events,
+        input={"image": f"(elided: {len(raw)} bytes)"},
+    )
     fingerprint = raw
     if webhook_url is not None or webhook_events is not None:
         # Another webhook is another request (409 under the same key). Only then: an import
@@ -283,8 +302,7 @@ async def _read_import(request: Request) -> tuple[bytes, str | None, Sequence[st
     try:
         body = ImportJsonRequest.model_validate_json(await request.body())
     except ValidationError as exc:
-        message, code = describe_validation([dict(e) for e in exc.errors()])
-        raise BadRequest(message, code=code) from exc
+        raise bad_request([dict(e) for e in exc.errors()]) from exc
     data = uploads.decode_base64(body.image, "image must be base64-encoded", "invalid_image")
     return data, body.webhookUrl, body.webhookEvents
 

@@ -1,8 +1,9 @@
-"""GET /v2/jobs and /v2/jobs/:id."""
+"""GET /v2/jobs and /v2/jobs/:id, and the extensions on a job (cancel, its webhooks)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
+from uuid import UUID
 
 import orjson
 from fastapi import APIRouter, Query, Request
@@ -12,7 +13,7 @@ from outframe.api.deps import CallerDep, ServicesDep, authenticate
 from outframe.api.schemas import JobList, JobView
 from outframe.services.domain import JobStatus
 from outframe.services.errors import BadRequest
-from outframe.services.views import job_view
+from outframe.services.views import MODEL, job_view
 
 router = APIRouter(prefix="/v2/jobs", tags=["jobs"])
 # What a nextCursor looks like (the rule is checked by hand below, for its own message).
@@ -99,7 +100,18 @@ async def list_jobs(
             json_schema_extra={"pattern": CURSOR_PATTERN},
         ),
     ] = None,
+    model: str | None = None,
+    scope: Annotated[
+        Literal["user", "team"],
+        Query(description="user: the jobs this API key made (outframe has no users); team: all"),
+    ] = "user",
+    search: Annotated[UUID | None, Query(description="a job id: that job and its children")] = None,
+    include_models: Literal["true", "false"] = "false",
 ) -> Response:
+    if model is not None and model != MODEL:
+        # Every job here is a midjourney one: another model's page is empty, not an error.
+        empty: dict[str, object] = {"jobs": [], "nextCursor": None, "hasMore": False}
+        return _json({**empty, "models": [MODEL]} if include_models == "true" else empty)
     after: int | None = None
     if cursor is not None:
         # (ASCII digits only, as str.isdigit also takes "²"; and within SQLite's integers)
@@ -110,16 +122,33 @@ async def list_jobs(
         after = int(cursor)
     jobs, next_seq = await services.db.read(
         lambda conn: services.jobs.page(
-            conn, caller.team_id, status=status, limit=limit, cursor=after
+            conn,
+            caller.team_id,
+            status=status,
+            limit=limit,
+            cursor=after,
+            key_id=caller.key_id if scope == "user" else None,
+            search=str(search) if search is not None else None,
         )
     )
-    return _json(
-        {
-            "jobs": [job_view(job, services.storage) for job in jobs],
-            "nextCursor": str(next_seq) if next_seq is not None else None,
-            "hasMore": next_seq is not None,
-        }
-    )
+    page: dict[str, object] = {
+        "jobs": [job_view(job, services.storage) for job in jobs],
+        "nextCursor": str(next_seq) if next_seq is not None else None,
+        "hasMore": next_seq is not None,
+    }
+    if include_models == "true":
+        page["models"] = [MODEL]  # the models a filter can name: this server runs one
+    return _json(page)
+
+
+@router.post("/{job_id}/cancel", response_model=JobView)
+def cancel(job_id: str, caller: CallerDep, services: ServicesDep) -> Response:
+    """Extension: cancel a QUEUED job at once, a PROCESSING one at its engine's next progress
+    step; its credits are refunded and it ends CANCELLED, without a webhook. 409 if it ended."""
+    services.jobs.cancel(caller.team_id, job_id)
+    with services.db.session() as session:
+        job = services.jobs.get(session, caller.team_id, job_id)
+    return _json(job_view(job, services.storage))
 
 
 @router.get("/{job_id}/webhooks")
