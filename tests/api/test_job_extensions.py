@@ -70,6 +70,8 @@ def test_a_queued_job_is_cancelled_at_once_and_refunded(
     upsample = {"action": "upsample", "parentJobId": job_id, "index": 1}
     refused = client.post("/v2/images/midjourney/action", json=upsample, headers=flow.headers)
     assert "CANCELLED" in api_error(refused, 400, "invalid_parent")
+    stream = client.get(f"/v2/jobs/{job_id}/events", headers=flow.headers).text
+    assert stream.rstrip().endswith("}") and "event: cancelled\n" in stream  # and it ended
     listed = client.get("/v2/jobs", params={"status": "CANCELLED"}, headers=flow.headers)
     assert [j["id"] for j in check_response("get", "/v2/jobs", listed)["jobs"]] == [job_id]
 

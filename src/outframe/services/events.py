@@ -1,10 +1,10 @@
 """A job's events as a Server-Sent Events stream (extension: GET /v2/jobs/:id/events).
 
 One `progress` event for the state at connection and at each change of status or progress, then
-`completed` or `failed` and the end of the stream. The stream waits on the in-process change
-hub, so a job this process runs costs one read per change; a job run by another process (a
-Celery worker, `outframe worker`) is looked at every `poll_seconds`. A stream lasts at most
-`max_seconds`: then it ends without a final event, and the client connects again.
+`completed`, `failed` or `cancelled` and the end of the stream. The stream waits on the
+in-process change hub, so a job this process runs costs one read per change; a job run by another
+process (a Celery worker, `outframe worker`) is looked at every `poll_seconds`. A stream lasts
+at most `max_seconds`: then it ends without a final event, and the client connects again.
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ def event_name(status: str) -> str:
         return "completed"
     if status == JobStatus.FAILED.value:
         return "failed"
+    if status == JobStatus.CANCELLED.value:
+        return "cancelled"
     return "progress"
 
 

@@ -234,6 +234,7 @@ class JobLifecycle(JobStore):
                 )
             if job.credit_cost:
                 credits.void(session, team_id, job_id, job.credit_cost)
+        self.changes.changed(job_id)
         log.info("job %s cancelled", job_id)
 
     def fail(self, claim: Claim, error: str) -> bool:

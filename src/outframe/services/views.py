@@ -46,7 +46,8 @@ def job_view(job: Mapping[str, Any], storage: BlobStorage) -> dict[str, Any]:
 
 
 def event_payload(job: Mapping[Any, Any], event: str, storage: BlobStorage) -> dict[str, Any]:
-    """A job event (progress, completed, failed) as webhooks and event streams send it."""
+    """A job event (progress, completed, failed) as webhooks and event streams send it; and
+    `cancelled`, which only event streams send (apiframe's webhooks have no such event)."""
     body: dict[str, Any] = {"event": event, "jobId": job["id"]}
     if event == "progress":
         body |= {"status": job["status"], "progress": job["progress"]}
@@ -58,6 +59,8 @@ def event_payload(job: Mapping[Any, Any], event: str, storage: BlobStorage) -> d
             "creditCost": job["credit_cost"],
             "completedAt": iso(job["completed_at"]),
         }
+    elif event == "cancelled":
+        body |= {"status": "CANCELLED", "creditCost": 0, "completedAt": iso(job["completed_at"])}
     else:
         body |= {"status": "FAILED", "error": job["error"]}
-    return body | {"model": "midjourney"}
+    return body | {"model": MODEL}
