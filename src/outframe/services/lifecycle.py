@@ -208,7 +208,14 @@ class JobLifecycle(JobStore):
         sent (apiframe's events have no cancelled one)."""
         with self.db.write() as session:
             job = session.execute(
-                select(JOBS.c.team_id, JOBS.c.status, JOBS.c.credit_cost).where(JOBS.c.id == job_id)
+                select(
+                    JOBS.c.team_id,
+                    JOBS.c.status,
+                    JOBS.c.credit_cost,
+                    JOBS.c.action,
+                    JOBS.c.created_at,
+                    JOBS.c.started_at,
+                ).where(JOBS.c.id == job_id)
             ).one_or_none()
             if job is None or job.team_id != team_id:
                 raise NotFound(f"job {job_id} not found", code="job_not_found")
@@ -235,7 +242,8 @@ class JobLifecycle(JobStore):
             if job.credit_cost:
                 credits.void(session, team_id, job_id, job.credit_cost)
         self.changes.changed(job_id)
-        log.info("job %s cancelled", job_id)
+        since = job.started_at if job.status == JobStatus.PROCESSING.value else job.created_at
+        joblog.transition(job_id, job.action, team_id, "CANCELLED", joblog.seconds_since(since))
 
     def fail(self, claim: Claim, error: str) -> bool:
         """Settle a job that cannot succeed: FAILED and its hold voided."""
