@@ -41,6 +41,14 @@ SUBMIT_ERRORS = {
 }
 
 
+def documented_error(description: str) -> dict[str, Any]:
+    """A route's own error answer, for its `responses=`: JSON {error, code}."""
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
 def install_openapi(app: FastAPI) -> None:
     """Serve the adjusted document at the app's openapi_url (built once, on first request)."""
 

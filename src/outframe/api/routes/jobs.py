@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response, StreamingResponse
 
 from outframe.api.deps import CallerDep, ServicesDep, authenticate
+from outframe.api.openapi import documented_error
 from outframe.api.schemas import JobList, JobView
 from outframe.services.domain import JobStatus
 from outframe.services.errors import BadRequest
@@ -52,7 +53,7 @@ _EVENTS_EXAMPLE = (
 _EVENT_SCHEMA = {
     "type": "object",
     "properties": {
-        "event": {"type": "string", "enum": ["progress", "completed", "failed"]},
+        "event": {"type": "string", "enum": ["progress", "completed", "failed", "cancelled"]},
         "data": {"type": "string", "contentMediaType": "application/json"},
         "id": {"type": "string"},
         "retry": {"type": "integer"},
@@ -68,8 +69,8 @@ _EVENT_SCHEMA = {
         200: {
             "description": "Server-Sent Events: `progress` (the state at connection, then at "
             "each change of status or progress), then `completed` or `failed` (data as the "
-            "webhook of that name) and the end of the stream. A stream open longer than "
-            "OUTFRAME_EVENTS_MAX_SECONDS ends without a final event: connect again.",
+            "webhook of that name) or `cancelled` and the end of the stream. A stream open "
+            "longer than OUTFRAME_EVENTS_MAX_SECONDS ends without a final event: connect again.",
             "content": {"text/event-stream": {"schema": _EVENT_SCHEMA, "example": _EVENTS_EXAMPLE}},
         }
     },
@@ -141,7 +142,11 @@ async def list_jobs(
     return _json(page)
 
 
-@router.post("/{job_id}/cancel", response_model=JobView)
+@router.post(
+    "/{job_id}/cancel",
+    response_model=JobView,
+    responses={409: documented_error("the job has ended (COMPLETED, FAILED or CANCELLED)")},
+)
 def cancel(job_id: str, caller: CallerDep, services: ServicesDep) -> Response:
     """Extension: cancel a QUEUED job at once, a PROCESSING one at its engine's next progress
     step; its credits are refunded and it ends CANCELLED, without a webhook. 409 if it ended."""

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 
 from outframe.api.deps import CallerDep, ServicesDep
+from outframe.api.openapi import documented_error
 from outframe.api.schemas import KeyView, MeView, ModelCatalog, TeamView, UserView
 from outframe.services.domain import Action
 from outframe.services.errors import NotFound
@@ -42,7 +43,11 @@ def me(caller: CallerDep, services: ServicesDep) -> MeView:
         )
 
 
-@router.get("/models", response_model=ModelCatalog)
+@router.get(
+    "/models",
+    response_model=ModelCatalog,
+    responses={400: documented_error("modality is not image, video or music")},
+)
 def models(
     services: ServicesDep,
     modality: Annotated[Literal["image", "video", "music"] | None, Query()] = None,
