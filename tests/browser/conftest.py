@@ -30,7 +30,9 @@ SCREENSHOTS = Path(
 )
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: while Playwright's sync API runs, its event loop is the running
+# loop of the main thread, and tests collected after these ones could not call asyncio.run().
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
         pytest.skip(f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium)")
