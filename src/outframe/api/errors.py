@@ -21,8 +21,9 @@ log = logging.getLogger(__name__)
 
 
 def error_response(
-    status: int, message: str, code: str, headers: dict[str, str] | None = None, **extra: Any
+    status: int, message: str, code: str, headers: dict[str, str] | None = None, /, **extra: Any
 ) -> Response:
+    # (positional-only: `extra` may hold a field named `message`, as apiframe v1's bodies do)
     body = {"error": message, "code": code, **extra}
     return Response(orjson.dumps(body), status, headers=headers, media_type="application/json")
 
@@ -92,8 +93,12 @@ def bad_request(errors: list[dict[str, Any]]) -> BadRequest:
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
-    async def _service_error(_: Request, exc: ServiceError) -> Response:
-        return error_response(exc.status, exc.message, exc.code, exc.headers, **exc.extra)
+    async def _service_error(request: Request, exc: ServiceError) -> Response:
+        extra = dict(exc.extra)
+        if not request.url.path.startswith("/v2/"):
+            # apiframe v1's clients read `message` (apiframe-sdk) or `errors[].msg`.
+            extra |= {"message": exc.message, "errors": [{"msg": exc.message}]}
+        return error_response(exc.status, exc.message, exc.code, exc.headers, **extra)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -125,7 +130,7 @@ def install_error_handlers(app: FastAPI) -> None:
             exc.status_code,
             str(exc.detail),
             codes.get(exc.status_code, "http_error"),
-            headers=dict(exc.headers or {}),
+            dict(exc.headers or {}),
         )
 
     @app.exception_handler(Exception)
@@ -137,5 +142,5 @@ def install_error_handlers(app: FastAPI) -> None:
             500,
             f"internal error ({type(exc).__name__}); the server log has the details",
             "internal_error",
-            headers={REQUEST_ID: request_id} if request_id else None,
+            {REQUEST_ID: request_id} if request_id else None,
         )

@@ -45,6 +45,19 @@ def zoom_out(image: RGB, ratio: float) -> Canvas:
     return Canvas(pixels, keep)
 
 
+def make_square(image: RGB) -> Canvas:
+    """Midjourney's Make Square (apiframe v1's outpaint with zoom_ratio 1): the short side grows
+    to the long one, the image kept unscaled in the centre."""
+    height, width = image.shape[:2]
+    side = max(width, height)
+    x0, y0 = (side - width) // 2, (side - height) // 2
+    pixels = np.zeros((side, side, 3), dtype=np.uint8)
+    keep = np.zeros((side, side), dtype=bool)
+    pixels[y0 : y0 + height, x0 : x0 + width] = image
+    keep[y0 : y0 + height, x0 : x0 + width] = True
+    return Canvas(pixels, keep)
+
+
 PAN_DIRECTIONS = ("up", "down", "left", "right")
 
 

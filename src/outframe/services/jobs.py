@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, or_, select
+from sqlalchemy import Connection, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
-from outframe.services.domain import JobStatus
-from outframe.services.errors import NotFound
+from outframe.services.domain import Action, JobStatus
+from outframe.services.errors import BadRequest, NotFound
 from outframe.services.lifecycle import Claim, JobLifecycle
 from outframe.services.submit import JobRequest, JobSubmission, ParentInfo, Submitted
+from outframe.services.views import V1_TASK_TYPES
 from outframe.store.db import PreparedQuery
 from outframe.store.models import JOBS
 
@@ -55,6 +56,31 @@ class JobService(JobSubmission, JobLifecycle):
         if row is None or row["team_id"] != team_id:
             raise NotFound(f"job {job_id} not found", code="job_not_found")
         return row
+
+    @staticmethod
+    def reroll_of(conn: Connection | Session, team_id: str, job_id: str) -> tuple[str, str]:
+        """The prompt and aspect ratio a reroll of this grid job generates again (apiframe v1)."""
+        row = conn.execute(
+            select(JOBS.c.team_id, JOBS.c.action, JOBS.c.params).where(JOBS.c.id == job_id)
+        ).one_or_none()
+        if row is None or row.team_id != team_id:
+            raise NotFound(f"parent job {job_id} not found", code="parent_not_found")
+        if not Action(row.action).makes_grid:
+            raise BadRequest(
+                f"a reroll takes a grid job (imagine, variations, outpaint, pan, inpaint), not "
+                f"{V1_TASK_TYPES.get(row.action, row.action)}",
+                code="invalid_parent",
+            )
+        return str(row.params.get("prompt", "")), str(row.params.get("aspectRatio", "1:1"))
+
+    def count_images(self, conn: Connection | Session, team_id: str) -> int:
+        """Images the team's completed jobs made (four per grid), for apiframe v1's /account."""
+        rows = conn.execute(
+            select(JOBS.c.action, func.count())
+            .where(JOBS.c.team_id == team_id, JOBS.c.status == JobStatus.COMPLETED.value)
+            .group_by(JOBS.c.action)
+        )
+        return sum(n * (4 if Action(action).makes_grid else 1) for action, n in rows)
 
     @staticmethod
     def page(

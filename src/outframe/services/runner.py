@@ -156,7 +156,12 @@ class JobRunner:
                 image = self._parent_image(claim, int(p["index"]))
                 return self.engine.vary(image, prompt, seeds, progress)
             case Action.OUTPAINT:
-                canvas = geometry.zoom_out(self._parent_image(claim), float(p["zoomRatio"]))
+                ratio = float(p["zoomRatio"])
+                parent = self._parent_image(claim)
+                # ratio 1 is Make Square (apiframe v1 only: v2 takes ratios above 1)
+                canvas = (
+                    geometry.make_square(parent) if ratio == 1 else geometry.zoom_out(parent, ratio)
+                )
             case Action.PAN:
                 canvas = geometry.pan(self._parent_image(claim), str(p["direction"]))
             case Action.INPAINT:

@@ -81,7 +81,14 @@ def _check_canvas(
     if not width or not height or action not in (Action.OUTPAINT, Action.PAN, Action.INPAINT):
         return
     size = (width, height)
-    if action is Action.OUTPAINT:
+    if action is Action.OUTPAINT and float(params["zoomRatio"]) == 1:
+        if width == height:
+            raise BadRequest(
+                f"zoom_ratio 1 is Make Square, and the {width}x{height} image is square already",
+                code="invalid_request",
+            )
+        size = (max(width, height), max(width, height))
+    elif action is Action.OUTPAINT:
         ratio = float(params["zoomRatio"])
         if canvas.zoom_inner_size(width, height, ratio) == size:
             raise BadRequest(

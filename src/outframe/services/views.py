@@ -64,3 +64,57 @@ def event_payload(job: Mapping[Any, Any], event: str, storage: BlobStorage) -> d
     else:
         body |= {"status": "FAILED", "error": job["error"]}
     return body | {"model": MODEL}
+
+
+# --- apiframe v1 ------------------------------------------------------------------------------
+# A job submitted through the v1 adapter carries these params: the v1 flag (its webhooks get
+# v1's payload) and the client's webhook_secret (sent back as x-webhook-secret).
+V1_FLAG = "apiV1"
+V1_SECRET = "webhookSecret"
+V1_TASK_TYPES = {
+    "generate": "imagine",
+    "upsample": "upscale-1x",
+    "variation": "variations",
+    "outpaint": "outpaint",
+    "pan": "pan",
+    "inpaint": "inpaint",
+    "import": "import",
+}
+_V1_STATUS = {
+    "QUEUED": "pending",
+    "PROCESSING": "processing",
+    "COMPLETED": "finished",
+    "FAILED": "failed",
+    "CANCELLED": "failed",
+}
+_GRID_ACTIONS = [f"upscale{i}" for i in range(1, 5)] + [f"variation{i}" for i in range(1, 5)]
+
+
+def is_v1(params: Mapping[str, Any] | None) -> bool:
+    return bool(params and params.get(V1_FLAG))
+
+
+def task_view(job: Mapping[Any, Any], storage: BlobStorage) -> dict[str, Any]:
+    """A job as apiframe v1's /fetch (and its webhooks) show it: snake_case, `status`
+    pending|processing|finished|failed, `percentage` as a string."""
+    status = str(job["status"])
+    task: dict[str, Any] = {
+        "task_id": job["id"],
+        "task_type": V1_TASK_TYPES.get(str(job["action"]), str(job["action"])),
+        "status": _V1_STATUS[status],
+    }
+    if status in ("QUEUED", "PROCESSING"):
+        task["percentage"] = str(job["progress"])
+        return task
+    if status != "COMPLETED":
+        task["message"] = job["error"] or "the job was cancelled"
+        return task
+    result = result_view(job["result"], storage) or {"images": []}
+    task["image_urls"] = result["images"]
+    task["original_image_url"] = result.get("gridUrl") or result["images"][0]
+    if "gridUrl" in result:
+        task["actions"] = [*_GRID_ACTIONS, "reroll"]
+    else:
+        task["image_url"] = result["images"][0]
+        task["actions"] = ["outpaint", "pan", "inpaint"]
+    return task

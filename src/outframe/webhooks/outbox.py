@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from outframe.services.clock import new_id, utcnow
-from outframe.services.views import event_payload, iso
+from outframe.services.views import V1_SECRET, event_payload, is_v1, iso, task_view
 from outframe.storage.base import BlobStorage
 from outframe.store.db import Database
 from outframe.store.models import ATTEMPTS, DELIVERIES, JOBS, ApiKey
@@ -32,6 +32,8 @@ _JOB_FOR_EVENT = select(
     JOBS.c.completed_at,
     JOBS.c.webhook_url,
     JOBS.c.webhook_events,
+    JOBS.c.action,
+    JOBS.c.params,
 ).where(JOBS.c.id == bindparam("job_id"))
 
 
@@ -47,6 +49,7 @@ _DUE = (
         DELIVERIES.c.retried,
         DELIVERIES.c.attempts,
         ApiKey.key_hash,
+        JOBS.c.params[V1_SECRET].as_string().label("webhook_secret"),
     )
     .join(JOBS, JOBS.c.id == DELIVERIES.c.job_id)
     .join(ApiKey, ApiKey.id == JOBS.c.api_key_id)
@@ -78,6 +81,7 @@ class Due:
     retried: bool
     attempts: int
     key_hash: str
+    webhook_secret: str | None = None  # apiframe v1's webhook_secret, sent as x-webhook-secret
 
 
 class Outbox:
@@ -108,7 +112,13 @@ class Outbox:
         job = session.execute(_JOB_FOR_EVENT, {"job_id": job_id}).one_or_none()
         if job is None or not job.webhook_url or event not in (job.webhook_events or ()):
             return False
-        body = orjson.dumps(event_payload(job._mapping, event, self.storage)).decode()
+        if is_v1(job.params):
+            # A job made through apiframe v1 gets v1's payload: the task as /fetch shows it.
+            if event == "progress":
+                return False  # (v1 has no progress webhooks)
+            body = orjson.dumps(task_view(job._mapping, self.storage)).decode()
+        else:
+            body = orjson.dumps(event_payload(job._mapping, event, self.storage)).decode()
         self._insert(
             session, job_id, event, job.webhook_url, body, "msg_" + new_id().replace("-", "")
         )

@@ -82,6 +82,8 @@ class WebhookSender:
                 body=due.payload,
                 now=datetime.now(UTC),
             )
+            if due.webhook_secret:  # apiframe v1: the client's own secret, sent back as given
+                headers["x-webhook-secret"] = due.webhook_secret
             started = time.monotonic()
             reply = self.transport.post(due.url, due.payload.encode(), headers)
             elapsed = int((time.monotonic() - started) * 1000)

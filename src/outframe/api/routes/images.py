@@ -25,7 +25,11 @@ from outframe.api.schemas import (
     GenerateRequest,
     ImportJsonRequest,
     InpaintRequest,
+    OutpaintRequest,
+    PanRequest,
     SubmitResponse,
+    UpsampleRequest,
+    VariationRequest,
     parse_aspect_ratio,
 )
 from outframe.container import Services
@@ -51,12 +55,16 @@ def _answer(submitted: Submitted) -> Response:
     )
 
 
-def submitted_input(body: BaseModel, *, elide: tuple[str, ...] = ("mask",)) -> dict[str, Any]:
-    """The job's `input`: the fields the client sent, less the webhook's (its URL may carry a
-    secret), with images elided (they can be megabytes; the job's result and parent have them)."""
-    fields = body.model_dump(
-        mode="json", exclude_unset=True, exclude={"webhookUrl", "webhookEvents"}
-    )
+def submitted_input(
+    body: BaseModel,
+    *,
+    elide: tuple[str, ...] = ("mask",),
+    webhook: tuple[str, ...] = ("webhookUrl", "webhookEvents"),
+) -> dict[str, Any]:
+    """The job's `input`: the fields the client sent, less the `webhook` ones (a URL or secret
+    may carry a credential), with images elided (they can be megabytes; the job's result and
+    parent have them)."""
+    fields = body.model_dump(mode="json", exclude_unset=True, exclude=set(webhook))
     for name in elide:
         if isinstance(fields.get(name), str):
             fields[name] = f"(elided: {len(fields[name])} characters)"
@@ -76,7 +84,7 @@ def _submit(
     idempotency_key: str | None,
     discard: Callable[[], None] | None = None,
     **kwargs: Any,
-) -> Response:
+) -> Submitted:
     """Submit the job; `discard` undoes what was prepared for it if no job is created (an
     error, or an idempotent replay of an earlier job)."""
     settings = services.settings
@@ -102,7 +110,7 @@ def _submit(
         discard()
     if submitted.created and submitted.status_code == 202:
         services.queue.notify(submitted.job_id)
-    return _answer(submitted)
+    return submitted
 
 
 @router.post("/generate", status_code=202, response_model=SubmitResponse)
@@ -113,17 +121,32 @@ def generate(
     services: ServicesDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
+    return _answer(submit_generate(services, request, caller, body, idempotency_key))
+
+
+def submit_generate(
+    services: Services,
+    request: Request,
+    caller: Caller,
+    body: GenerateRequest,
+    idempotency_key: str | None,
+    *,
+    extra: dict[str, Any] | None = None,
+    input: dict[str, Any] | None = None,
+) -> Submitted:
+    """A generate job; `extra` params and `input` come from the v1 adapter."""
     params: dict[str, Any] = {
         "prompt": body.prompt,
         "aspectRatio": body.midjourneyParams.aspect_ratio,
         **_prompt_flags(body.prompt),
+        **(extra or {}),
     }
     job = JobRequest(
         action=Action.GENERATE,
         params=params,
         webhook_url=body.webhookUrl,
         webhook_events=body.webhookEvents,
-        input=submitted_input(body),
+        input=input if input is not None else submitted_input(body),
     )
     return _submit(services, request, caller, job, body.model_dump_json().encode(), idempotency_key)
 
@@ -172,16 +195,30 @@ async def action(
     services: ServicesDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
+    return _answer(await submit_action(services, request, caller, body, idempotency_key))
+
+
+async def submit_action(
+    services: Services,
+    request: Request,
+    caller: Caller,
+    body: UpsampleRequest | VariationRequest | OutpaintRequest | PanRequest | InpaintRequest,
+    idempotency_key: str | None,
+    *,
+    extra: dict[str, Any] | None = None,
+    input: dict[str, Any] | None = None,
+) -> Submitted:
+    """An action on a parent job; `extra` params and `input` come from the v1 adapter."""
     fields = body.model_dump(
         exclude={"action", "parentJobId", "webhookUrl", "webhookEvents", "mask"}, exclude_none=True
     )
     job = JobRequest(
         action=Action(body.action),
-        params=fields,
+        params={**fields, **(extra or {})},
         parent_job_id=str(body.parentJobId),
         webhook_url=body.webhookUrl,
         webhook_events=body.webhookEvents,
-        input=submitted_input(body),
+        input=input if input is not None else submitted_input(body),
     )
     job_id = new_id()
     validate = discard = None
@@ -189,7 +226,7 @@ async def action(
         mask = await uploads.store_mask(services, caller, job, body.mask, job_id)
         validate = _mask_fits(mask.size)
         discard = functools.partial(services.storage.delete, mask.name)
-    return await run_in_threadpool(
+    submitted: Submitted = await run_in_threadpool(
         _submit,
         services,
         request,
@@ -201,6 +238,7 @@ async def action(
         validate=validate,
         discard=discard,
     )
+    return submitted
 
 
 def _mask_fits(size: tuple[int, int]) -> Any:
@@ -265,7 +303,7 @@ async def import_image(
         # Another webhook is another request (409 under the same key). Only then: an import
         # without one keeps the fingerprint it always had.
         fingerprint += b"\0" + orjson.dumps([webhook_url, webhook_events])
-    return await run_in_threadpool(
+    submitted: Submitted = await run_in_threadpool(
         _submit,
         services,
         request,
@@ -279,6 +317,7 @@ async def import_image(
         size=stored.size,
         stored_bytes=stored.nbytes,
     )
+    return _answer(submitted)
 
 
 async def _read_import(request: Request) -> tuple[bytes, str | None, Sequence[str] | None]:
