@@ -282,7 +282,9 @@ async def inpaint(
     return await _action(services, request, caller, body, action, idempotency_key)
 
 
-_UNKNOWN_TASK = {404: documented_error("no such task (or another account's)")}
+_UNKNOWN_TASK: dict[int | str, dict[str, Any]] = {
+    404: documented_error("no such task (or another account's)")
+}
 
 
 @router.post("/fetch", responses=_UNKNOWN_TASK)
