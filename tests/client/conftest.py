@@ -31,8 +31,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     proc.stop()
 
 
-def create_key(server: ServerProcess, credits: int = 1000) -> str:
-    args = ("keys", "create", "--name", "client", "--credits", str(credits))
+def create_key(server: ServerProcess, credits: int = 1000, *options: str) -> str:
+    args = ("keys", "create", "--name", "client", "--credits", str(credits), *options)
     out = outframe_cli(server.data_dir, *args)
     return out.strip().splitlines()[-1]
 

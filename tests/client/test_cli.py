@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from outframe.client import Client
+from tests.client.conftest import create_key
 from tests.conftest import png_bytes
 from tests.e2e.server import ServerProcess, run_outframe
 
@@ -91,6 +92,15 @@ def test_each_command(server: ServerProcess, key: str, tmp_path: Path) -> None:
     ]
     follow = outframe(server, key, "show", str(vary["id"])).stdout.split()
     assert follow == [*vary["result"]["images"], vary["result"]["gridUrl"]]  # type: ignore[index]
+
+
+def test_cancel_command(server: ServerProcess) -> None:
+    key = create_key(server, 1000, "--max-concurrent-jobs", "1")
+    outframe(server, key, "imagine", "runs first")
+    waiting = json.loads(outframe(server, key, "imagine", "waits", "--json").stdout)["id"]
+    assert outframe(server, key, "cancel", waiting).stdout.split() == [waiting, "CANCELLED"]
+    done = outframe(server, key, "show", waiting, "--wait", check=False)
+    assert done.returncode == 1 and f"job {waiting} was cancelled" in done.stderr
 
 
 def test_a_bad_key_is_its_message_and_exit_1(server: ServerProcess) -> None:

@@ -22,6 +22,7 @@ from outframe.client import (
     Conflict,
     InsufficientCredits,
     Job,
+    JobCancelled,
     JobFailed,
     NotFound,
     PermissionDenied,
@@ -194,6 +195,21 @@ def test_wait_raises_how_a_job_ended(strict_server: ServerProcess) -> None:
         with pytest.raises(WaitTimeout) as late:
             client.wait(client.generate("not waited for long").job_id, timeout=0.05)
         assert late.value.job.status in ("QUEUED", "PROCESSING")
+
+
+def test_cancel(server: ServerProcess) -> None:
+    one_at_a_time = create_key(server, 1000, "--max-concurrent-jobs", "1")
+    with Client(server.url, one_at_a_time) as client:
+        running = client.generate("runs first")
+        waiting = client.generate("waits its turn")  # QUEUED: the team runs one job at a time
+        cancelled = client.cancel(waiting.job_id)
+        assert cancelled.id == waiting.job_id and cancelled.status == "CANCELLED"
+        with pytest.raises(JobCancelled):
+            client.wait(waiting.job_id)
+        assert client.wait(running.job_id).status == "COMPLETED"
+        assert client.get(waiting.job_id).credit_cost == 0
+        assert client.me().credits == 1000 - 16
+        assert client.models()["models"][0]["id"] == "midjourney"
 
 
 def test_a_dropped_connection_retried_makes_one_job(server: ServerProcess, key: str) -> None:

@@ -223,6 +223,21 @@ class Operations(ABC, Generic[SubmitT, JobT, PageT, AccountT, DataT, PathsT]):
         call = Call("GET", "/v2/me", lambda r: Account.parse(json_of(r)))
         return self._account(self._flows.request(call))
 
+    def cancel(self, job_id: str) -> JobT:
+        """Extension: cancel a job (a QUEUED one at once, a PROCESSING one at its next progress
+        step; refunded); returns the job as it is then."""
+        call = Call(
+            "POST",
+            f"/v2/jobs/{job_id}/cancel",
+            lambda r: Job.parse(json_of(r)),
+            idempotency_key=new_idempotency_key(),  # (cancelling twice is harmless: retried)
+        )
+        return self._job(self._flows.request(call))
+
+    def models(self) -> DataT:
+        """The models the server runs (GET /v2/models, which needs no key)."""
+        return self._data(self._flows.request(Call("GET", "/v2/models", json_of)))
+
     def webhooks(self, job_id: str) -> DataT:
         """Extension: every webhook delivery of the job and its attempts."""
         return self._data(self._flows.request(Call("GET", f"/v2/jobs/{job_id}/webhooks", json_of)))

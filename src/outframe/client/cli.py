@@ -25,6 +25,7 @@ from outframe.client.models import Job, Submitted
 from outframe.client.sync import Client
 
 Submit = Callable[[Client, argparse.Namespace], Submitted]
+Handler = Callable[[Client, argparse.Namespace], int]
 
 
 class _Step(argparse.Action):
@@ -56,6 +57,7 @@ def _index(text: str) -> int:
 
 
 DIRECTIONS = ("up", "down", "left", "right")
+STATUSES = ("QUEUED", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED")
 
 
 def _connection_options() -> argparse.ArgumentParser:
@@ -91,41 +93,42 @@ def register(sub: Any) -> None:
     common = _connection_options()
     job = _job_options(common)
 
-    def command(name: str, help: str, submit: Submit | None, parents: list[Any]) -> Any:
+    def command(name: str, help: str, handler: Handler, parents: list[Any]) -> Any:
         parser = sub.add_parser(name, help=help, parents=parents)
-        parser.set_defaults(client_command=submit)
+        parser.set_defaults(client_command=handler)
         return parser
 
-    p = command("imagine", "generate a grid of four from a prompt", _imagine, [job])
+    p = command("imagine", "generate a grid of four from a prompt", _submitting(_imagine), [job])
     p.add_argument("prompt")
     p.add_argument("--ar", metavar="W:H", help="aspect ratio, e.g. 3:2")
-    p = command("upsample", "upsample image N of a grid", _upsample, [job])
+    p = command("upsample", "upsample image N of a grid", _submitting(_upsample), [job])
     p.add_argument("job")
     p.add_argument("index", type=_index)
-    p = command("zoom", "zoom out an upsample or import", _zoom, [job])
+    p = command("zoom", "zoom out an upsample or import", _submitting(_zoom), [job])
     p.add_argument("job")
     p.add_argument("--ratio", type=_ratio, default=2.0, help="1.5 or 2 (any in (1, 2])")
     p.add_argument("--prompt")
-    p = command("pan", "extend an upsample or import by half in a direction", _pan, [job])
+    p = command("pan", "grow an upsample or import by half one way", _submitting(_pan), [job])
     p.add_argument("job")
     p.add_argument("direction", choices=DIRECTIONS)
     p.add_argument("--prompt")
-    p = command("vary", "variations of image N of a grid", _vary, [job])
+    p = command("vary", "variations of image N of a grid", _submitting(_vary), [job])
     p.add_argument("job")
     p.add_argument("index", type=_index)
     p.add_argument("--prompt")
-    p = command("inpaint", "repaint the white part of a mask", _inpaint, [job])
+    p = command("inpaint", "repaint the white part of a mask", _submitting(_inpaint), [job])
     p.add_argument("job")
     p.add_argument("--mask", required=True, type=Path, help="PNG of the parent's size")
     p.add_argument("--prompt")
-    p = command("import", "import an image as a completed job", _import, [job])
+    p = command("import", "import an image as a completed job", _submitting(_import), [job])
     p.add_argument("file", type=Path)
-    p = command("show", "show a job (--wait: follow it)", None, [job])
+    p = command("show", "show a job (--wait: follow it)", _show, [job])
     p.add_argument("job")
-    p = command("jobs", "list your jobs, newest first", None, [common])
-    p.add_argument("--status", choices=("QUEUED", "PROCESSING", "COMPLETED", "FAILED"))
+    p = command("cancel", "cancel a job (refunded)", _cancel, [common])
+    p.add_argument("job")
+    p = command("jobs", "list your jobs, newest first", _list_jobs, [common])
+    p.add_argument("--status", choices=STATUSES)
     p.add_argument("--limit", type=int, default=20)
-    p.set_defaults(list_jobs=True)
 
 
 def _imagine(client: Client, args: argparse.Namespace) -> Submitted:
@@ -156,6 +159,32 @@ def _import(client: Client, args: argparse.Namespace) -> Submitted:
     return client.import_image(args.file)
 
 
+def _submitting(submit: Submit) -> Handler:
+    def handle(client: Client, args: argparse.Namespace) -> int:
+        return _job_command(client, args, submit(client, args).job_id)
+
+    return handle
+
+
+def _show(client: Client, args: argparse.Namespace) -> int:
+    return _job_command(client, args, args.job)
+
+
+def _cancel(client: Client, args: argparse.Namespace) -> int:
+    _print(client.cancel(args.job), as_json=args.json)
+    return 0
+
+
+def _list_jobs(client: Client, args: argparse.Namespace) -> int:
+    page = client.list(status=args.status, limit=args.limit)
+    if args.json:
+        print(json.dumps({"jobs": [job.raw for job in page.jobs], "nextCursor": page.next_cursor}))
+        return 0
+    for job in page.jobs:
+        print(f"{job.id}  {job.action:9}  {job.status:10}  {job.progress:3}%  {job.created_at}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Run a client command; 1 when the API or the job says no, with its message."""
     # The client's retry notices (a 429's wait), not httpx's line per request.
@@ -168,7 +197,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         with client:
-            return _run(client, args)
+            handler: Handler = args.client_command
+            return handler(client, args)
     except ApiConnectionError as exc:
         print(f"error: cannot reach {client.http.base_url}: {exc}", file=sys.stderr)
     except OutframeError as exc:  # the API's error, a failed job, a chain that cannot go on
@@ -178,32 +208,28 @@ def run(args: argparse.Namespace) -> int:
     return 1
 
 
-def _run(client: Client, args: argparse.Namespace) -> int:
-    if getattr(args, "list_jobs", False):
-        page = client.list(status=args.status, limit=args.limit)
-        if args.json:
-            print(
-                json.dumps({"jobs": [job.raw for job in page.jobs], "nextCursor": page.next_cursor})
-            )
-        for job in [] if args.json else page.jobs:
-            print(f"{job.id}  {job.action:9}  {job.status:10}  {job.progress:3}%  {job.created_at}")
-        return 0
+def _job_command(client: Client, args: argparse.Namespace, job_id: str) -> int:
+    """Show the job, or follow it (and the chain after it) to the end; save its images."""
     follow = args.wait or bool(args.download) or bool(args.steps)
-    submit: Submit | None = args.client_command
-    job_id = submit(client, args).job_id if submit else args.job
     job = _follow(client, job_id, quiet=args.json) if follow else client.get(job_id)
     job = _chain(client, job, args.steps, quiet=args.json)
-    if args.json:
-        print(json.dumps(job.raw))
-    elif job.done:
-        for url in job.images + ([job.grid_url] if job.grid_url else []):
-            print(url)
-    else:
-        print(f"{job.id} {job.status} (follow it: outframe show {job.id} --wait)")
+    _print(job, as_json=args.json)
     if args.download:
         for path in client.download(job, args.download):
             print(f"saved {path}", file=sys.stderr)
     return 0
+
+
+def _print(job: Job, *, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(job.raw))
+    elif job.status == "COMPLETED":
+        for url in job.images + ([job.grid_url] if job.grid_url else []):
+            print(url)
+    elif job.done:
+        print(f"{job.id} {job.status}" + (f": {job.error}" if job.error else ""))
+    else:
+        print(f"{job.id} {job.status} (follow it: outframe show {job.id} --wait)")
 
 
 def _follow(client: Client, job_id: str, *, quiet: bool) -> Job:
