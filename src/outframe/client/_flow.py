@@ -274,6 +274,8 @@ class Flows:
             return waiter.see((yield from self.get(job.id)))
         if not is_event_stream(response):
             self._no_stream((yield Stream(response, "read")))
+            if self.events_supported is not False:  # for now (a 429, a 5xx): not straight back
+                yield Sleep(waiter.next_interval())
             return waiter.see((yield from self.get(job.id)))
         self.events_supported = True
         parser = SseParser()
