@@ -107,7 +107,8 @@ def test_async_client(server: ServerProcess, key: str, tmp_path: Path) -> None:
         async with AsyncClient(server.url, key) as client:
             submitted = await client.generate("a harbour")
             job = await client.wait(submitted.job_id, on_progress=lambda j: seen.append(j.progress))
-            up = await client.wait((await client.upsample(job.id, 4)).job_id)
+            # (the first wait followed the event stream; this one polls)
+            up = await client.wait((await client.upsample(job.id, 4)).job_id, stream=False)
             saved = await client.download(up, tmp_path)
             return job, up, saved, (await client.me()).credits
 
