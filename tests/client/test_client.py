@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +113,10 @@ def test_async_client(server: ServerProcess, key: str, tmp_path: Path) -> None:
             saved = await client.download(up, tmp_path)
             return job, up, saved, (await client.me()).credits
 
-    job, up, saved, credits = asyncio.run(run())
+    # In a thread of its own: the browser tests' session-long Playwright keeps an event loop
+    # running in this one.
+    with ThreadPoolExecutor(1) as pool:
+        job, up, saved, credits = pool.submit(asyncio.run, run()).result()
     assert job.status == "COMPLETED" and seen[-1] == 100 and seen == sorted(seen)
     assert [p.name for p in saved] == [f"{up.id}-1.png"]
     assert credits == 1000 - 16 - 4
