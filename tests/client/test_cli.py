@@ -96,8 +96,9 @@ def test_each_command(server: ServerProcess, key: str, tmp_path: Path) -> None:
 
 def test_cancel_command(server: ServerProcess) -> None:
     key = create_key(server, 1000, "--max-concurrent-jobs", "1")
-    outframe(server, key, "imagine", "runs first")
-    waiting = json.loads(outframe(server, key, "imagine", "waits", "--json").stdout)["id"]
+    with Client(server.url, key) as client:
+        # One at a time, 0.6 s each: the last is still QUEUED when the command gets to it.
+        *_, waiting = [client.generate(f"queued {n}").job_id for n in range(6)]
     assert outframe(server, key, "cancel", waiting).stdout.split() == [waiting, "CANCELLED"]
     done = outframe(server, key, "show", waiting, "--wait", check=False)
     assert done.returncode == 1 and f"job {waiting} was cancelled" in done.stderr

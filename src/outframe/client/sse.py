@@ -12,7 +12,7 @@ from outframe.client.errors import JobCancelled, JobFailed, WaitTimeout
 from outframe.client.models import Job
 
 ProgressCallback = Callable[[Job], object]
-FINAL_EVENTS = frozenset({"completed", "failed"})
+FINAL_EVENTS = frozenset({"completed", "failed", "cancelled"})
 
 
 @dataclass(frozen=True)
