@@ -95,9 +95,16 @@ def main() -> None:
         rows = []
         try:
             with httpx.Client(base_url=server.url, headers=headers, timeout=300) as client:
+                parent = client.post(
+                    "/v2/images/import",
+                    files={"image": ("p.png", png(Image.new("RGB", (4096, 4096))), "image/png")},
+                ).json()["jobId"]
+                half = np.zeros((4096, 4096), np.uint8)
+                half[:, 2048:] = 255
+                canvas_mask = base64.b64encode(png(Image.fromarray(half))).decode()
 
-                def inpaint(mask: str) -> object:
-                    body = {"action": "inpaint", "parentJobId": MISSING, "mask": mask}
+                def inpaint(mask: str, parent_id: str = MISSING) -> object:
+                    body = {"action": "inpaint", "parentJobId": parent_id, "mask": mask}
                     return lambda: (
                         client.post("/v2/images/midjourney/action", json=body).status_code
                     )
@@ -110,6 +117,12 @@ def main() -> None:
                     ("inpaint, 512² mask, no such parent", len(small_mask), inpaint(small_mask), 1),
                     ("inpaint, 8000² mask, no such parent", len(big_mask), inpaint(big_mask), 1),
                     ("inpaint, 8000² mask, 3 at once", len(big_mask), inpaint(big_mask), 3),
+                    (
+                        "inpaint, 4096² mask on a 4096² import",
+                        len(canvas_mask),
+                        inpaint(canvas_mask, parent),
+                        1,
+                    ),
                     ("import, 512² RGBA PNG", len(small_rgba), upload(small_rgba), 1),
                     ("import, 8000² RGBA PNG", len(big_rgba), upload(big_rgba), 1),
                     ("import, 8000² RGBA PNG, 3 at once", len(big_rgba), upload(big_rgba), 3),
