@@ -111,3 +111,20 @@ def test_an_inpaint_mask_is_not_public(
         hidden = client.request(method, f"/cdn/{job_id}-mask.png")
         assert hidden.status_code == 404
     api_error(client.get(f"/cdn/{job_id}-mask.png"), 404)
+
+
+def test_the_import_bodies_and_the_enforced_rules_are_documented(client: TestClient) -> None:
+    """Clients generated from /openapi.json send what the server takes."""
+    spec = client.get("/openapi.json").json()
+    body = spec["paths"]["/v2/images/import"]["post"]["requestBody"]
+    assert body["required"] is True
+    assert body["content"]["application/json"]["schema"]["required"] == ["image"]
+    form = body["content"]["multipart/form-data"]["schema"]
+    assert form["properties"]["image"]["format"] == "binary" and form["required"] == ["image"]
+    assert form["properties"]["webhookUrl"]["pattern"] == "^https://"
+    cursor = next(
+        p for p in spec["paths"]["/v2/jobs"]["get"]["parameters"] if p["name"] == "cursor"
+    )
+    assert cursor["schema"]["pattern"] == "^[0-9]{1,18}$"
+    generate = spec["components"]["schemas"]["GenerateRequest"]
+    assert generate["properties"]["webhookUrl"]["pattern"] == "^https://"
