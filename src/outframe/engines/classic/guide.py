@@ -18,11 +18,27 @@ Mask = NDArray[np.bool_]
 BAND = 0.06  # depth of the kept band that is carried out, as a fraction of the kept short side
 SPREAD = 0.6  # smoothing along the border per pixel of depth ...
 EASE = 0.5  # ... which grows in over this fraction of the hole's depth
+SIDE = 256  # a larger canvas's guide is made at this long side
 
 
 def stretch_guide(pixels: Float, keep: Mask, spread: float = SPREAD) -> Float:
     """The hole filled with the kept band's colours at each pixel's nearest kept pixel,
     blurred over about `spread` times the pixel's depth (kept pixels: unchanged)."""
+    height, width = keep.shape
+    factor = max(height, width) / SIDE
+    if factor > 1.5:
+        # The guide is smooth (its users blur it further): made small, then enlarged.
+        size = (max(1, round(width / factor)), max(1, round(height / factor)))
+        small_keep = cv2.resize(keep.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+        premult = cv2.resize(pixels * keep[..., None], size, interpolation=cv2.INTER_AREA)
+        small = premult / np.maximum(small_keep, 1e-6)[..., None]
+        guide = _stretch(np.asarray(small, np.float32), small_keep > 0.5, spread)
+        big = cv2.resize(guide, (width, height), interpolation=cv2.INTER_LINEAR)
+        return np.where(keep[..., None], pixels, big).astype(np.float32)
+    return _stretch(pixels, keep, spread)
+
+
+def _stretch(pixels: Float, keep: Mask, spread: float) -> Float:
     hole = ~keep
     if not hole.any() or not keep.any():
         return pixels.copy()

@@ -158,12 +158,13 @@ def upsample_field(
 @kernel
 def search(
     img: Any, ty: Any, tx: Any, tid: Any, anchor: Any, ok: Any, guarded: Any, sources: Any,
-    guide: Any, low: Any, inward: Any, r: int, prm: Any, reverse: bool, state: Any, nnf: Any,
-    cost: Any, occ: Any,
+    guide: Any, low: Any, inward: Any, r: int, prm: Any, reach: int, reverse: bool, state: Any,
+    nnf: Any, cost: Any, occ: Any,
 ) -> None:  # fmt: skip
     """One PatchMatch pass over the targets (forward or reverse scan): propagation from the two
-    neighbours already visited, then random search in shrinking windows around the best source
-    and one draw near the anchor. Updates `nnf`, `cost` and `occ` (targets per source pixel)."""
+    neighbours already visited, then random search in windows shrinking from `reach` around the
+    best source, and one draw near the anchor. Updates `nnf`, `cost` and `occ` (targets per
+    source pixel)."""
     height, width = ok.shape
     n = ty.shape[0]
     tau = int(np.sqrt(prm[0])) + 1
@@ -199,7 +200,7 @@ def search(
             c = patch_cost(img, y, x, cy, cx, r, best - e) + e
             if c < best:
                 best, by, bx = c, cy, cx
-        radius = max(height, width)
+        radius = reach
         while radius >= 1:
             cy = _randint(state, max(0, by - radius), min(height - 1, by + radius))
             cx = _randint(state, max(0, bx - radius), min(width - 1, bx + radius))
@@ -222,6 +223,13 @@ def search(
         nnf[i, 1] = bx
         cost[i] = patch_cost(img, y, x, by, bx, r, INF)
         occ[by, bx] += 1
+
+
+@kernel
+def costs(img: Any, ty: Any, tx: Any, nnf: Any, r: int, cost: Any) -> None:
+    """Each target's patch cost for its current source."""
+    for i in range(ty.shape[0]):
+        cost[i] = patch_cost(img, ty[i], tx[i], nnf[i, 0], nnf[i, 1], r, INF)
 
 
 @kernel
@@ -254,13 +262,39 @@ def vote(
                     out[y, x, c] = acc[y, x, c] / wsum[y, x]
 
 
+@kernel
+def vote_best(img: Any, ty: Any, tx: Any, nnf: Any, cost: Any, hole: Any, r: int, out: Any) -> None:
+    """Each hole pixel becomes what the lowest-cost window covering it proposes: no averaging,
+    so the finest level keeps its sources' full sharpness."""
+    height, width, channels = img.shape
+    best = np.full((height, width), INF, np.float32)
+    for i in range(ty.shape[0]):
+        c = cost[i]
+        sy, sx = nnf[i, 0], nnf[i, 1]
+        for dy in range(-r, r + 1):
+            y = ty[i] + dy
+            if y < 0 or y >= height:
+                continue
+            for dx in range(-r, r + 1):
+                x = tx[i] + dx
+                if x < 0 or x >= width or not hole[y, x] or c >= best[y, x]:
+                    continue
+                best[y, x] = c
+                for ch in range(channels):
+                    out[y, x, ch] = img[sy + dy, sx + dx, ch]
+
+
 def warm_up() -> None:
-    """Compile (or load from the disk cache) every kernel on a tiny problem."""
+    """Compile (or load from the disk cache) every kernel on a tiny problem, and load the face
+    detector."""
+    from outframe.engines.classic.subject import faces
     from outframe.engines.classic.synth import synthesize
 
     rng = np.random.default_rng(0)
-    pixels = rng.integers(0, 255, (24, 24, 3), dtype=np.uint8)
-    keep = np.zeros((24, 24), bool)
-    keep[6:18, 6:18] = True
+    # Three levels, so that every kernel runs (a tiny hole has a single one).
+    pixels = rng.integers(0, 255, (96, 96, 3), dtype=np.uint8)
+    keep = np.zeros((96, 96), bool)
+    keep[24:72, 24:72] = True
     image = pixels.astype(np.float32)
     synthesize(image, image, keep, np.zeros_like(keep), np.zeros_like(keep), 0)
+    faces(pixels, keep)  # the detector's model takes seconds to unpack on first use

@@ -26,12 +26,14 @@ COARSE_RADIUS = 2  # 5 x 5 at the coarsest two, where the kept image is small
 COARSEST_DEPTH = 8.0  # the coarsest level is where the hole is at most this many pixels deep
 MIN_SIDE = 12  # ... or where the kept image's short side would drop below this
 ITERATIONS = (8, 6, 4, 3, 2, 2)  # rounds of search and voting, coarsest level first
-FINEST_ITERATIONS = 1
+FINEST_ITERATIONS = 1  # rounds at the finest level, which starts from the field one level up
+FINE_REACH = 16  # levels of 256 px and more search only this far around each source
+BEST_VOTE = True  # the finest level's last round takes each pixel from its best window
 SHARP = 0.3  # voting weight scale, as a fraction of the median patch cost (smaller: sharper)
 TAU = 0.3  # the prior's free radius, as a fraction of the kept image's short side
 PRIOR = 150.0  # cost of a source at sqrt(2) tau from its anchor (mean squared 8-bit levels)
 TAU_GUARD = 0.08  # how far from its anchor a guarded (subject) source may be, same unit as TAU
-REUSE = 25.0  # cost per target already using the same source pixel
+REUSE = 80.0  # cost per target already using the same source pixel
 WARP = 0.5  # seeded sideways drift of a target's anchor, as a fraction of its depth ...
 EASE = 0.5  # ... which grows in over this fraction of the hole's depth
 GUIDE = 1.0  # weight of a source's mean colour against the layout guide's at the target
@@ -98,8 +100,9 @@ def synthesize(
         coarse = depth >= len(levels) - 2 and depth > 0
         r = COARSE_RADIUS if coarse else PATCH_RADIUS
         rounds = ITERATIONS[min(len(levels) - 1 - depth, len(ITERATIONS) - 1)]
-        rounds = rounds if depth else FINEST_ITERATIONS
-        img, field = _level(level, field, r, rounds, img, drift, state)
+        if depth == 0 and len(levels) > 1:
+            rounds = FINEST_ITERATIONS
+        img, field = _level(level, field, r, rounds, img, drift, state, finest=depth == 0)
     return img
 
 
@@ -111,6 +114,8 @@ def _level(
     prev: Float,
     drift: Float,
     state: NDArray[np.uint64],
+    *,
+    finest: bool,
 ) -> tuple[Float, Field]:
     keep, hole = level.keep, ~level.keep
     height, width = keep.shape
@@ -147,13 +152,21 @@ def _level(
     cost = np.zeros(len(ty), np.float32)
     occ = np.zeros((height, width), np.int32)
     guarded = level.guarded & keep
+    # Detail is settled near where the coarser level put it; only coarse levels look far.
+    reach = FINE_REACH if coarser is not None and min(height, width) >= 256 else max(height, width)
     for i in range(rounds):
         nnf.search(
             img, ty, tx, tid, anchor, inside, guarded, sources, guide, low, inward, r, prm,
-            i % 2 == 1, state, field, cost, occ,
+            reach, i % 2 == 1, state, field, cost, occ,
         )  # fmt: skip
-        sigma2 = max(1.0, SHARP * float(np.median(cost)))
-        nnf.vote(img, ty, tx, field, cost, hole, r, sigma2, img)
+        if not (finest and BEST_VOTE and i == rounds - 1):
+            sigma2 = max(1.0, SHARP * float(np.median(cost)))
+            nnf.vote(img, ty, tx, field, cost, hole, r, sigma2, img)
+    if finest and BEST_VOTE:
+        # No averaging at the very end: the result keeps its sources' full sharpness.
+        if rounds == 0:
+            nnf.costs(img, ty, tx, field, r, cost)
+        nnf.vote_best(img, ty, tx, field, cost, hole, r, img)
     return img, Field(ty, tx, tid, field)
 
 
