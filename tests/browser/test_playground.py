@@ -239,7 +239,7 @@ def test_the_midjourney_workflow(start_server: Any, open_page: Any, tmp_path: An
     assert any(url.endswith("/events") for url in watched.requests)
 
 
-def test_progress_moves_live_and_the_keyboard_suffices(start_server: Any, open_page: Any) -> None:
+def test_progress_moves_live_keyboard_only_and_cancel(start_server: Any, open_page: Any) -> None:
     server = start_server("fake", engine="fake", fake_engine_seconds="3", image_size="64")
     key = create_key(server, 100)
     watched: Watched = open_page(server)
@@ -273,6 +273,17 @@ def test_progress_moves_live_and_the_keyboard_suffices(start_server: Any, open_p
     card.get_by_role("button", name="U3", exact=True).focus()
     up = done(new_card(page, lambda: page.keyboard.press("Enter")))
     expect(up.locator("h3")).to_have_text("Upscale (U3)")
+    expect(up.locator(".prompt")).to_have_text("a quiet harbour")  # its parent's
+    expect(page.locator("#credits")).to_have_text(str(100 - 16 - 4))
+
+    # Cancel a running job: its card says so, and the credits come back.
+    page.get_by_label("Prompt", exact=True).fill("never mind")
+    running = new_card(page, page.get_by_role("button", name="Imagine").click)
+    expect(page.locator("#credits")).to_have_text(str(100 - 16 - 4 - 16))
+    running.get_by_role("button", name="Cancel").click()
+    expect(running).to_have_attribute("data-status", "CANCELLED", timeout=JOB_SECONDS)
+    expect(running.locator(".failure")).to_have_text("Cancelled. Its 16 credits were refunded.")
+    expect(page.locator("#credits")).to_have_text(str(100 - 16 - 4))
     assert watched.console_errors == []
     assert watched.foreign_requests() == []
 

@@ -37,6 +37,7 @@ export class NetworkError extends Error {
 }
 
 const TERMINAL = new Set(["COMPLETED", "FAILED", "CANCELLED"]);
+const FINAL_EVENTS = new Set(["completed", "failed", "cancelled"]);
 export const isTerminal = (status) => TERMINAL.has(status);
 
 export class Api {
@@ -96,6 +97,10 @@ export class Api {
     });
   }
 
+  cancel(id) {
+    return this.request("POST", `/v2/jobs/${encodeURIComponent(id)}/cancel`);
+  }
+
   action(body) {
     return this.request("POST", "/v2/images/midjourney/action", { json: body });
   }
@@ -107,8 +112,9 @@ export class Api {
   }
 
   // GET /v2/jobs/:id/events, read with fetch (an EventSource cannot send the key). Calls
-  // onEvent(name, data) for each event; resolves with the final event's data, or null when the
-  // server ended the stream before the job finished (then open it again).
+  // onEvent(name, data) for each event; resolves with the final event's data (completed, failed
+  // or cancelled), or null when the server ended the stream before the job finished (then open
+  // it again).
   async events(id, onEvent, signal) {
     let response;
     try {
@@ -148,7 +154,7 @@ export class Api {
         if (!data) continue;
         const parsed = JSON.parse(data);
         onEvent(name, parsed);
-        if (name === "completed" || name === "failed") {
+        if (FINAL_EVENTS.has(name)) {
           reader.cancel().catch(() => {});
           return parsed;
         }

@@ -37,7 +37,7 @@ const shortId = (id) => id.slice(0, 8);
 const fileName = (url) => decodeURIComponent(new URL(url, location.href).pathname.split("/").pop());
 
 export class Card {
-  // actions: {submit(body), view(url, name), region(card), focusJob(id)}
+  // actions: {submit(body, input), cancel(card), view(url, name), region(card, url), focusJob(id)}
   constructor(job, input, actions, lookup) {
     this.job = job;
     this.input = input || {};
@@ -54,6 +54,13 @@ export class Card {
 
   label() {
     return labelOf(this.job.action, this.input);
+  }
+
+  // An action without a prompt of its own works from its parent's.
+  promptText(depth = 0) {
+    if (this.input.prompt) return this.input.prompt;
+    const parent = this.job.parentJobId && depth < 50 ? this.lookup(this.job.parentJobId) : null;
+    return parent ? parent.promptText(depth + 1) : "";
   }
 
   update(job) {
@@ -120,7 +127,7 @@ export class Card {
     this.side.append(el("header", { class: "card-head" }, title, status, time));
     const lineage = this.lineage();
     if (lineage) this.side.append(lineage);
-    const prompt = this.input.prompt;
+    const prompt = this.promptText();
     if (prompt) this.side.append(el("p", { class: "prompt", text: prompt }));
 
     if (job.status === "QUEUED" || job.status === "PROCESSING") {
@@ -143,6 +150,10 @@ export class Card {
       if (job.status === "QUEUED") {
         this.side.append(el("p", { class: "muted small", text: "Waiting for a free worker…" }));
       }
+      this.side.append(
+        el("div", { class: "buttons" },
+          el("button", { type: "button", class: "ghost", text: "Cancel", onclick: () => this.actions.cancel(this) })),
+      );
       this.media.append(el("div", { class: "placeholder", "aria-hidden": "true" }));
       return;
     }
@@ -151,7 +162,8 @@ export class Card {
       const refund = cost
         ? `Its ${cost} credits were refunded.`
         : "Nothing was charged.";
-      const why = job.error ? `${job.status === "FAILED" ? "Failed" : "Cancelled"}: ${job.error}. ` : "";
+      const kind = job.status === "FAILED" ? "Failed" : "Cancelled";
+      const why = job.error ? `${kind}: ${job.error.replace(/\.$/, "")}. ` : `${kind}. `;
       this.side.append(el("p", { class: "failure", text: `${why}${refund}` }));
       this.node.classList.add("no-media");
       return;

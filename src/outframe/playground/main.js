@@ -132,6 +132,14 @@ async function follow(card) {
 
 const cardActions = {
   submit: (body, input) => submitAction(body, input),
+  cancel: async (card) => {
+    try {
+      card.update(await api.cancel(card.id));
+    } catch (err) {
+      showError(err);
+    }
+    refreshAccountSoon();
+  },
   view: (url, name) => openViewer(url, name),
   region: (card, url) => region.open(card, url),
   focusJob: (id) => {
@@ -169,7 +177,7 @@ async function started(jobId, input) {
 
 async function submitAction(body, input) {
   const parent = cards.get(body.parentJobId);
-  const full = { ...input, prompt: body.prompt || (parent && parent.input.prompt) || undefined };
+  const full = { ...input, prompt: body.prompt || (parent && parent.promptText()) || undefined };
   try {
     const answer = await api.action(body);
     await started(answer.jobId, full);
