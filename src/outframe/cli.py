@@ -7,25 +7,27 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING
 
 from outframe.client import cli as client_cli
-from outframe.core import logs
-from outframe.core.config import Settings
-from outframe.engines import EngineConfigError, check_engine, load_engine
-from outframe.services import credits, keys
-from outframe.services.errors import ServiceError
-from outframe.store.db import Database, open_database
-from outframe.store.models import ApiKey
+
+# The server's parts are imported by the commands that use them: the client's commands
+# (outframe imagine, ...) start without the database, the engines or pydantic-settings.
+if TYPE_CHECKING:
+    from outframe.core.config import Settings
+    from outframe.store.db import Database
 
 
 def _database(settings: Settings) -> Database:
+    from outframe.store.db import open_database
+
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return open_database(settings.resolved_database_url())
 
 
 def cmd_keys_create(settings: Settings, args: argparse.Namespace) -> int:
+    from outframe.services import keys
+
     with _database(settings).write() as session:
         key, plaintext = keys.create_key(
             session,
@@ -41,6 +43,8 @@ def cmd_keys_create(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_keys_list(settings: Settings, _: argparse.Namespace) -> int:
+    from outframe.services import credits, keys
+
     with _database(settings).session() as session:
         rows = keys.list_keys(session)
         print(f"{'id':36}  {'team':36}  {'name':20}  {'prefix':10}  active  credits")
@@ -54,6 +58,8 @@ def cmd_keys_list(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def cmd_keys_set_active(settings: Settings, args: argparse.Namespace) -> int:
+    from outframe.services import keys
+
     with _database(settings).write() as session:
         key = keys.set_active(session, args.id, args.command == "enable")
         print(f"key {key.id} is now {'active' if key.active else 'disabled'}")
@@ -61,6 +67,9 @@ def cmd_keys_set_active(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_credits_grant(settings: Settings, args: argparse.Namespace) -> int:
+    from outframe.services import credits, keys
+    from outframe.store.models import ApiKey
+
     with _database(settings).write() as session:
         key: ApiKey = keys.get_key(session, args.key_id)
         balance = credits.grant(session, key.team_id, args.amount)
@@ -69,6 +78,7 @@ def cmd_credits_grant(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from outframe.engines import load_engine
     from outframe.server import serve
 
     if args.host:
@@ -88,6 +98,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from outframe.engines import check_engine
+
     check_engine(settings)  # before migrations and the broker: the engine starts after them
     if settings.queue == "celery":
         from outframe.queue.celery import run_worker
@@ -154,6 +166,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if hasattr(args, "client_command"):
         # A user of the API: no server settings, no database.
         return client_cli.run(args)
+    from pydantic import ValidationError
+
+    from outframe.core import logs
+    from outframe.core.config import Settings
+    from outframe.engines import EngineConfigError
+    from outframe.services.errors import ServiceError
+
     logging.basicConfig(level=logging.INFO, format=logs.TEXT_FORMAT)
     try:
         settings = Settings()

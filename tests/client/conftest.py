@@ -31,6 +31,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     proc.stop()
 
 
+@pytest.fixture(scope="module")
+def idle_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """An API without workers: what is submitted stays QUEUED (to be cancelled)."""
+    proc = start_server(tmp_path_factory.mktemp("idle") / "data", workers="0")
+    yield proc
+    proc.stop()
+
+
 def create_key(server: ServerProcess, credits: int = 1000, *options: str) -> str:
     args = ("keys", "create", "--name", "client", "--credits", str(credits), *options)
     out = outframe_cli(server.data_dir, *args)

@@ -94,14 +94,14 @@ def test_each_command(server: ServerProcess, key: str, tmp_path: Path) -> None:
     assert follow == [*vary["result"]["images"], vary["result"]["gridUrl"]]  # type: ignore[index]
 
 
-def test_cancel_command(server: ServerProcess) -> None:
-    key = create_key(server, 1000, "--max-concurrent-jobs", "1")
-    with Client(server.url, key) as client:
-        # One at a time, 0.6 s each: the last is still QUEUED when the command gets to it.
-        *_, waiting = [client.generate(f"queued {n}").job_id for n in range(6)]
-    assert outframe(server, key, "cancel", waiting).stdout.split() == [waiting, "CANCELLED"]
-    done = outframe(server, key, "show", waiting, "--wait", check=False)
+def test_cancel_command(idle_server: ServerProcess) -> None:
+    key = create_key(idle_server)
+    waiting = json.loads(outframe(idle_server, key, "imagine", "queued", "--json").stdout)["id"]
+    assert outframe(idle_server, key, "cancel", waiting).stdout.split() == [waiting, "CANCELLED"]
+    done = outframe(idle_server, key, "show", waiting, "--wait", check=False)
     assert done.returncode == 1 and f"job {waiting} was cancelled" in done.stderr
+    again = outframe(idle_server, key, "cancel", waiting, check=False)
+    assert again.returncode == 1 and "(not_cancellable, HTTP 409)" in again.stderr
 
 
 def test_a_bad_key_is_its_message_and_exit_1(server: ServerProcess) -> None:

@@ -202,18 +202,18 @@ def test_wait_raises_how_a_job_ended(strict_server: ServerProcess) -> None:
         assert late.value.job.status in ("QUEUED", "PROCESSING")
 
 
-def test_cancel(server: ServerProcess) -> None:
-    one_at_a_time = create_key(server, 1000, "--max-concurrent-jobs", "1")
-    with Client(server.url, one_at_a_time) as client:
-        running = client.generate("runs first")
-        waiting = client.generate("waits its turn")  # QUEUED: the team runs one job at a time
+def test_cancel(idle_server: ServerProcess) -> None:
+    with Client(idle_server.url, create_key(idle_server)) as client:
+        waiting = client.generate("stays QUEUED: this server runs no workers")
         cancelled = client.cancel(waiting.job_id)
         assert cancelled.id == waiting.job_id and cancelled.status == "CANCELLED"
-        with pytest.raises(JobCancelled):
+        with pytest.raises(JobCancelled) as ended:
             client.wait(waiting.job_id)
-        assert client.wait(running.job_id).status == "COMPLETED"
-        assert client.get(waiting.job_id).credit_cost == 0
-        assert client.me().credits == 1000 - 16
+        assert ended.value.job.credit_cost == 0
+        assert client.me().credits == 1000  # refunded
+        with pytest.raises(Conflict) as again:
+            client.cancel(waiting.job_id)
+        assert again.value.code == "not_cancellable"
         assert client.models()["models"][0]["id"] == "midjourney"
 
 
