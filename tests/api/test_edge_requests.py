@@ -15,7 +15,8 @@ from PIL import Image
 
 from outframe.core.config import Settings
 from outframe.server import welcome
-from tests.conftest import Flow, api_error, wait_for
+from outframe.services import keys
+from tests.conftest import Flow, api_error, services_of, wait_for
 
 ACTION = "/v2/images/midjourney/action"
 
@@ -81,10 +82,14 @@ def test_an_empty_idempotency_key_is_a_400(flow: Flow) -> None:
 
 
 def test_a_failed_parent_is_not_worth_waiting_for(
-    make_client: Callable[..., TestClient], make_key: Callable[..., dict[str, str]]
+    make_client: Callable[..., TestClient],
 ) -> None:
     client = make_client(job_timeout_seconds=0.3, fake_engine_seconds=2)
-    flow = Flow(client, make_key())
+    # The key is made on this server, not with make_key: that starts a second server on the
+    # same database, whose workers (without the slow engine) could take the job and finish it.
+    with services_of(client).db.write() as session:
+        _, key = keys.create_key(session, name="t", credits_=1000)
+    flow = Flow(client, {"X-API-Key": key})
     grid = flow.submit("/v2/images/generate", {"prompt": "a lake"})
     assert wait_for(client, flow.headers, grid)["status"] == "FAILED"
     before = flow.credits()
