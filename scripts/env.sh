@@ -18,6 +18,8 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   step "installing outframe${EXTRAS:+[$EXTRAS]} $* into .venv (once; the [gpu] extra's torch takes a few minutes)"
   start=$SECONDS
   .venv/bin/python -m pip install "${PIP_FLAGS[@]}" -e ".${EXTRAS:+[$EXTRAS]}" "$@"
+  step "compiling the classic engine's kernels (once; numba caches them on disk)"
+  .venv/bin/python -c "from outframe.engines.classic.nnf import warm_up; warm_up()"
   touch "$stamp"
   step "installed in $((SECONDS - start)) s; the outframe command is .venv/bin/outframe (source .venv/bin/activate puts it on PATH)"
 fi
