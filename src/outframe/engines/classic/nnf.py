@@ -107,6 +107,19 @@ def _extra(
 
 
 @kernel
+def _offer(
+    img: Any, y: int, x: int, cy: int, cx: int, ay: int, ax: int, guarded: Any, occ: Any,
+    guide: Any, low: Any, inward: Any, prm: Any, r: int, best: float,
+) -> float:  # fmt: skip
+    """Source (cy, cx)'s whole cost for target (y, x), or more than `best` where it cannot
+    beat it (the patch comparison stops early)."""
+    e = _extra(y, x, cy, cx, ay, ax, guarded, occ, guide, low, inward, prm)
+    if e >= best:
+        return INF
+    return patch_cost(img, y, x, cy, cx, r, best - e) + e
+
+
+@kernel
 def _random_source(state: Any, ay: int, ax: int, radius: int, ok: Any, sources: Any) -> Any:
     """A valid source near (ay, ax), or any valid source when none is found there quickly."""
     height, width = ok.shape
@@ -194,10 +207,7 @@ def search(
                 continue
             if cy == by and cx == bx:
                 continue
-            e = _extra(y, x, cy, cx, ay, ax, guarded, occ, guide, low, inward, prm)
-            if e >= best:
-                continue
-            c = patch_cost(img, y, x, cy, cx, r, best - e) + e
+            c = _offer(img, y, x, cy, cx, ay, ax, guarded, occ, guide, low, inward, prm, r, best)
             if c < best:
                 best, by, bx = c, cy, cx
         radius = reach
@@ -207,18 +217,13 @@ def search(
             radius //= 2
             if not ok[cy, cx]:
                 continue
-            e = _extra(y, x, cy, cx, ay, ax, guarded, occ, guide, low, inward, prm)
-            if e >= best:
-                continue
-            c = patch_cost(img, y, x, cy, cx, r, best - e) + e
+            c = _offer(img, y, x, cy, cx, ay, ax, guarded, occ, guide, low, inward, prm, r, best)
             if c < best:
                 best, by, bx = c, cy, cx
         cy, cx = _random_source(state, ay, ax, tau, ok, sources)
-        e = _extra(y, x, cy, cx, ay, ax, guarded, occ, guide, low, inward, prm)
-        if e < best:
-            c = patch_cost(img, y, x, cy, cx, r, best - e) + e
-            if c < best:
-                best, by, bx = c, cy, cx
+        c = _offer(img, y, x, cy, cx, ay, ax, guarded, occ, guide, low, inward, prm, r, best)
+        if c < best:
+            best, by, bx = c, cy, cx
         nnf[i, 0] = by
         nnf[i, 1] = bx
         cost[i] = patch_cost(img, y, x, by, bx, r, INF)
