@@ -96,6 +96,7 @@ def build_services(
             storage,
             image_size=settings.image_size,
             timeout_seconds=settings.job_timeout_seconds,
+            scratch_dir=settings.scratch_dir,
         )
         queue = EmbeddedQueue(
             jobs,

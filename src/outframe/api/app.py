@@ -17,7 +17,7 @@ from outframe.api.head import HeadAsGet
 from outframe.api.limits import BodySizeLimit
 from outframe.api.openapi import install_openapi
 from outframe.api.requestid import RequestId
-from outframe.api.routes import cdn, images, jobs, me, v1
+from outframe.api.routes import cdn, images, jobs, me, v1, videos
 from outframe.api.routes.playground import PREFIX as PLAYGROUND
 from outframe.api.routes.playground import install_playground
 from outframe.container import build_services
@@ -81,6 +81,7 @@ def create_app(
     install_openapi(app)
     app.include_router(jobs.router)  # first: routes are matched in order, and polls dominate
     app.include_router(images.router)
+    app.include_router(videos.router)
     app.include_router(me.router)
     app.include_router(v1.router)  # apiframe v1 at the root paths
     install_playground(app)

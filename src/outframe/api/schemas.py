@@ -125,14 +125,55 @@ class ImportJsonRequest(_Request):
     ]
 
 
+class ZoomVideoRequest(_Request):
+    """Extension: a zoom video of the chain of zoom-outs that ends at `jobId`."""
+
+    jobId: Annotated[
+        UUID,
+        Field(description="the upsample (or import) that ends a chain of outpaint -> upsample"),
+    ]
+    direction: Annotated[
+        Literal["in", "out"],
+        Field(description="out: from the innermost image out to this one; in: the reverse"),
+    ] = "out"
+    fps: Annotated[int, Field(strict=True, ge=1, le=60)] = 30
+    secondsPerStep: Annotated[
+        float,
+        Field(
+            strict=True,
+            gt=0,
+            le=10,
+            allow_inf_nan=False,
+            description="seconds per zoom-out on average: the speed is constant, so a 2x step "
+            "takes longer than a 1.5x one",
+        ),
+    ] = 2.0
+    size: Annotated[
+        int | None,
+        Field(
+            strict=True,
+            ge=64,
+            le=1920,
+            description="the video's longer side in pixels (made even); default the images' "
+            "own, at most 1920",
+        ),
+    ] = None
+    format: Literal["mp4", "webm"] = "mp4"
+
+
 class SubmitResponse(BaseModel):
     jobId: str
     status: str
 
 
 class JobResult(BaseModel):
-    images: list[str]
+    images: list[str] | None = Field(None, description="every job's but a video's")
     gridUrl: str | None = None
+    videoUrl: str | None = Field(None, description="a zoom video's (extension), with the rest")
+    frames: int | None = None
+    seconds: float | None = None
+    width: int | None = None
+    height: int | None = None
 
 
 class JobView(BaseModel):

@@ -114,6 +114,12 @@ class Settings(BaseSettings):
         1024**3, ge=0, description="bytes of imported images a team may keep; 0 = no limit"
     )
     retention_days: float = Field(90, gt=0, description="days images are kept after a job ends")
+    video_max_steps: int = Field(
+        20, ge=1, le=100, description="longest chain of zoom-outs a zoom video may go through"
+    )
+    video_max_frames: int = Field(
+        3600, ge=2, description="most frames one zoom video may have (2 minutes at 30 fps)"
+    )
 
     webhook_allow_http: bool = Field(False, description="allow http:// webhook URLs (development)")
     webhook_allow_networks: str = Field(
@@ -177,6 +183,11 @@ class Settings(BaseSettings):
     @property
     def images_dir(self) -> Path:
         return self.data_dir / "images"
+
+    @property
+    def scratch_dir(self) -> Path:
+        """Videos being rendered (part files, never served)."""
+        return self.data_dir / "scratch"
 
 
 def _delays(text: str) -> list[float]:

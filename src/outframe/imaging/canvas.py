@@ -31,31 +31,66 @@ def zoom_inner_size(width: int, height: int, ratio: float) -> tuple[int, int]:
     return max(1, round(width / ratio)), max(1, round(height / ratio))
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where an outpaint puts its parent: the rectangle (in the new image's pixels) that the
+    parent, scaled to width x height, fills inside a canvas of canvas_width x canvas_height."""
+
+    x: int
+    y: int
+    width: int
+    height: int
+    canvas_width: int
+    canvas_height: int
+
+    def as_list(self) -> list[int]:
+        return [self.x, self.y, self.width, self.height, self.canvas_width, self.canvas_height]
+
+    @classmethod
+    def from_list(cls, values: list[int]) -> Placement:
+        x, y, width, height, canvas_width, canvas_height = (int(v) for v in values)
+        return cls(x, y, width, height, canvas_width, canvas_height)
+
+
+def outpaint_placement(width: int, height: int, ratio: float) -> Placement:
+    """Where an outpaint of a width x height parent puts it: Zoom Out (ratio above 1) or Make
+    Square (ratio 1). zoom_out and make_square place it so; the outpaint job records it."""
+    if ratio == 1:
+        side = max(width, height)
+        return Placement((side - width) // 2, (side - height) // 2, width, height, side, side)
+    inner_w, inner_h = zoom_inner_size(width, height, ratio)
+    return Placement(
+        (width - inner_w) // 2, (height - inner_h) // 2, inner_w, inner_h, width, height
+    )
+
+
+def _place(image: RGB, where: Placement) -> Canvas:
+    small = image
+    if (where.width, where.height) != image.shape[1::-1]:
+        small = np.asarray(
+            cv2.resize(image, (where.width, where.height), interpolation=cv2.INTER_AREA),
+            dtype=np.uint8,
+        )
+    pixels = np.zeros((where.canvas_height, where.canvas_width, 3), dtype=np.uint8)
+    keep = np.zeros(pixels.shape[:2], dtype=bool)
+    rows = slice(where.y, where.y + where.height)
+    cols = slice(where.x, where.x + where.width)
+    pixels[rows, cols] = small
+    keep[rows, cols] = True
+    return Canvas(pixels, keep)
+
+
 def zoom_out(image: RGB, ratio: float) -> Canvas:
     """Midjourney's Zoom Out: same size, the image area-downscaled by 1/ratio in the centre."""
     height, width = image.shape[:2]
-    inner_w, inner_h = zoom_inner_size(width, height, ratio)
-    small = cv2.resize(image, (inner_w, inner_h), interpolation=cv2.INTER_AREA)
-    x0 = (width - inner_w) // 2
-    y0 = (height - inner_h) // 2
-    pixels = np.zeros_like(image)
-    keep = np.zeros((height, width), dtype=bool)
-    pixels[y0 : y0 + inner_h, x0 : x0 + inner_w] = small
-    keep[y0 : y0 + inner_h, x0 : x0 + inner_w] = True
-    return Canvas(pixels, keep)
+    return _place(image, outpaint_placement(width, height, ratio))
 
 
 def make_square(image: RGB) -> Canvas:
     """Midjourney's Make Square (apiframe v1's outpaint with zoom_ratio 1): the short side grows
     to the long one, the image kept unscaled in the centre."""
     height, width = image.shape[:2]
-    side = max(width, height)
-    x0, y0 = (side - width) // 2, (side - height) // 2
-    pixels = np.zeros((side, side, 3), dtype=np.uint8)
-    keep = np.zeros((side, side), dtype=bool)
-    pixels[y0 : y0 + height, x0 : x0 + width] = image
-    keep[y0 : y0 + height, x0 : x0 + width] = True
-    return Canvas(pixels, keep)
+    return _place(image, outpaint_placement(width, height, 1))
 
 
 PAN_DIRECTIONS = ("up", "down", "left", "right")

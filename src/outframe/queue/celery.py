@@ -66,6 +66,7 @@ def run_worker(settings: Settings) -> None:
         services.storage,
         image_size=settings.image_size,
         timeout_seconds=settings.job_timeout_seconds,
+        scratch_dir=settings.scratch_dir,
     )
     worker_id = f"{os.uname().nodename}:{os.getpid()}"
 

@@ -25,9 +25,11 @@ class Action(str, Enum):
     PAN = "pan"
     INPAINT = "inpaint"
     IMPORT = "import"
+    VIDEO = "video"  # extension: a zoom video of a chain of zoom-outs (POST /v2/videos/zoom)
 
     @property
     def cost(self) -> int:
+        """The flat cost; a video's is priced per job by its size (outframe.video.pricing)."""
         return _COSTS[self]
 
     @property
@@ -53,6 +55,7 @@ _COSTS = {
     Action.PAN: 16,
     Action.INPAINT: 16,
     Action.IMPORT: 0,
+    Action.VIDEO: 0,
 }
 
 _PARENTS = {
@@ -61,4 +64,5 @@ _PARENTS = {
     Action.OUTPAINT: SINGLE_IMAGE_ACTIONS,
     Action.PAN: SINGLE_IMAGE_ACTIONS,
     Action.INPAINT: SINGLE_IMAGE_ACTIONS,
+    Action.VIDEO: SINGLE_IMAGE_ACTIONS,  # the upsample or import that ends a chain of zoom-outs
 }

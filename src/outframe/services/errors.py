@@ -60,3 +60,10 @@ class TooManyRequests(ServiceError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message, retryAfter=retry_after)
         self.headers = {"Retry-After": str(retry_after)}
+
+
+class NotAvailable(ServiceError):
+    """What this server cannot do as installed (a missing extra); the message says what to add."""
+
+    status = 501
+    code = "not_available"

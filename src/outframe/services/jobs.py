@@ -80,7 +80,11 @@ class JobService(JobSubmission, JobLifecycle):
             .where(JOBS.c.team_id == team_id, JOBS.c.status == JobStatus.COMPLETED.value)
             .group_by(JOBS.c.action)
         )
-        return sum(n * (4 if Action(action).makes_grid else 1) for action, n in rows)
+        per_job = {Action.VIDEO: 0}  # a video is no image
+        return sum(
+            n * per_job.get(Action(action), 4 if Action(action).makes_grid else 1)
+            for action, n in rows
+        )
 
     @staticmethod
     def page(

@@ -28,7 +28,8 @@ def purge_expired(db: Database, storage: BlobStorage, days: float, batch: int = 
         ).all()
     for row in rows:
         stored = row.result or {}
-        for name in [*stored.get("images", []), stored.get("grid"), mask_name(row.id)]:
+        kept = [*stored.get("images", []), stored.get("grid"), stored.get("video")]
+        for name in [*kept, mask_name(row.id)]:
             if name:
                 storage.delete(name)
         # Deleting first and marking after: a crash in between only deletes again.

@@ -5,9 +5,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
@@ -16,6 +19,7 @@ from outframe.imaging import canvas as geometry
 from outframe.imaging.codec import RGB, decode_png, decode_stored_mask, encode_png
 from outframe.services.domain import Action
 from outframe.services.jobs import Claim, JobService
+from outframe.services.video import ZoomVideos
 from outframe.storage.base import BlobStorage
 from outframe.store.models import JOBS
 
@@ -36,7 +40,9 @@ def mask_name(job_id: str) -> str:
 
 # What image_name makes: the only blobs clients are given URLs for (a mask is an input, kept
 # beside them but never public).
-_RESULT_NAME = re.compile(r"[0-9a-f-]{36}-(?:[1-9][0-9]?|grid)\.(?:png|jpg)")
+_RESULT_NAME = re.compile(
+    r"[0-9a-f-]{36}-(?:(?:[1-9][0-9]?|grid)\.(?:png|jpg)|video\.(?:mp4|webm))"
+)
 
 
 def is_result_name(name: str) -> bool:
@@ -90,8 +96,12 @@ class JobRunner:
         *,
         image_size: int,
         timeout_seconds: float,
+        scratch_dir: Path | None = None,
     ) -> None:
         self.jobs = jobs
+        # Where videos are rendered before they are published (default: the system's temp).
+        scratch = scratch_dir or Path(tempfile.gettempdir()) / "outframe-scratch"
+        self.videos = ZoomVideos(storage, scratch)
         self.engine = engine
         self.storage = storage
         self.image_size = image_size
@@ -115,8 +125,12 @@ class JobRunner:
     def _run(self, claim: Claim) -> None:
         progress = Progress(self.jobs, claim, time.monotonic() + self.timeout_seconds)
         try:
-            images = self._render(claim, progress)
-            result = self._store(claim, images)
+            if claim.action is Action.VIDEO:
+                result, size = self._video(claim, progress)
+            else:
+                images = self._render(claim, progress)
+                result = self._store(claim, images)
+                size = (images[0].shape[1], images[0].shape[0])
         except (JobAborted, EngineClosed) as exc:
             if str(exc) == "timed out":
                 self.jobs.fail(claim, f"timed out after {self.timeout_seconds:g} s")
@@ -126,9 +140,18 @@ class JobRunner:
             log.exception("job %s: engine error", claim.job_id)
             self.jobs.fail(claim, f"engine error: {type(exc).__name__}: {exc}")
             return
-        height, width = images[0].shape[:2]
-        if not self.jobs.complete(claim, result, (width, height)):
+        if not self.jobs.complete(claim, result, size):
             log.warning("job %s finished after its lease was lost; result discarded", claim.job_id)
+
+    def _video(self, claim: Claim, progress: Progress) -> tuple[dict[str, Any], tuple[int, int]]:
+        """Render into a part file; publish it only while this worker still holds the job, so
+        a cancelled or taken-over job never has its file replaced by a late one."""
+        part = self.videos.render(claim.job_id, claim.params, progress)
+        if not self.jobs.set_progress(claim, 99):
+            part.unlink(missing_ok=True)
+            raise JobAborted("lease lost")
+        result = self.videos.publish(claim.job_id, claim.params, part)
+        return result, (int(claim.params["width"]), int(claim.params["height"]))
 
     def _parent_image(self, claim: Claim, index: int = 1) -> RGB:
         assert claim.parent_job_id is not None

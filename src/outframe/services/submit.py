@@ -3,7 +3,7 @@ transaction with the new job row."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -54,6 +54,9 @@ class JobRequest:
     webhook_url: str | None = None
     webhook_events: Sequence[str] | None = None
     input: dict[str, Any] | None = None  # what the client sent, shown as the job's `input`
+    # Credits from the job's final params, where not the action's flat cost (a video's, by its
+    # length and size, known once its chain is walked).
+    price: Callable[[dict[str, Any]], int] | None = None
 
 
 @dataclass(frozen=True)
@@ -147,7 +150,10 @@ class JobSubmission(JobStore):
             )
         kind = Action(parent.action)
         if kind not in request.action.parent_kinds:
-            if request.action.makes_grid:
+            if request.action is Action.VIDEO:
+                hint = "pass the upsample (or import) that ends a chain of zoom-outs"
+                wanted = "a completed upsample or import"
+            elif request.action.makes_grid:
                 hint = "upsample one image of the grid first"
                 wanted = "a completed upsample or import"
             else:
@@ -182,7 +188,8 @@ class JobSubmission(JobStore):
         """Create a job and hold its cost in one transaction; replay an idempotent repeat.
 
         `validate(session, parent)` runs after the parent checks and before any credit is held,
-        for checks that need the parent (an inpaint mask's size). `completed_result` creates the
+        for checks that need the parent (an inpaint mask's size); a dict it returns is added
+        to the job's params. `completed_result` creates the
         job already COMPLETED (imports); `stored_bytes`, what it keeps in storage, counts
         against the team's import quota.
         """
@@ -228,8 +235,14 @@ class JobSubmission(JobStore):
                 params.setdefault("prompt", parent.prompt)
                 params["parentWidth"], params["parentHeight"] = parent.width, parent.height
                 _check_canvas(request.action, params, parent, self.max_canvas_pixels)
+                if request.action is Action.OUTPAINT and parent.width and parent.height:
+                    # Recorded exactly, for what is made of the chain later (a zoom video).
+                    where = canvas.outpaint_placement(
+                        parent.width, parent.height, float(params["zoomRatio"])
+                    )
+                    params["placement"] = where.as_list()
                 if validate is not None:
-                    validate(session, parent)
+                    params.update(validate(session, parent) or {})
             if stored_bytes is not None:
                 quota.check(
                     session,
@@ -238,6 +251,7 @@ class JobSubmission(JobStore):
                     stored_bytes,
                     lock=self.db.is_postgres,
                 )
+            cost = request.action.cost if request.price is None else request.price(params)
             now = utcnow()
             status = JobStatus.COMPLETED if completed_result is not None else JobStatus.QUEUED
             session.execute(
@@ -253,7 +267,7 @@ class JobSubmission(JobStore):
                     input=request.input,
                     progress=100 if completed_result is not None else 0,
                     result=completed_result,
-                    credit_cost=request.action.cost,
+                    credit_cost=cost,
                     webhook_url=request.webhook_url,
                     webhook_events=list(request.webhook_events or []) or None,
                     attempts=0,
@@ -264,8 +278,8 @@ class JobSubmission(JobStore):
                     stored_bytes=stored_bytes,
                 ),
             )
-            if request.action.cost:
-                credits.hold(session, caller.team_id, job_id, request.action.cost)
+            if cost:
+                credits.hold(session, caller.team_id, job_id, cost)
                 if completed_result is not None:
                     credits.post(session, caller.team_id, job_id)
             # A job born COMPLETED (an import) sends its completed event as any other does.

@@ -19,6 +19,11 @@ def result_view(stored: Mapping[str, Any] | None, storage: BlobStorage) -> dict[
     """The stored result (blob names) as clients see it (URLs)."""
     if not stored:
         return None
+    if "video" in stored:  # a zoom video (extension)
+        return {
+            "videoUrl": storage.url(stored["video"]),
+            **{key: stored[key] for key in ("frames", "seconds", "width", "height")},
+        }
     result: dict[str, Any] = {"images": [storage.url(name) for name in stored["images"]]}
     if "grid" in stored:
         result["gridUrl"] = storage.url(stored["grid"])
@@ -79,6 +84,7 @@ V1_TASK_TYPES = {
     "pan": "pan",
     "inpaint": "inpaint",
     "import": "import",
+    "video": "zoom-video",
 }
 _V1_STATUS = {
     "QUEUED": "pending",
@@ -110,6 +116,9 @@ def task_view(job: Mapping[Any, Any], storage: BlobStorage) -> dict[str, Any]:
         task["message"] = job["error"] or "the job was cancelled"
         return task
     result = result_view(job["result"], storage) or {"images": []}
+    if "videoUrl" in result:  # a zoom video: v1 has none, so its own field
+        task["video_url"] = result["videoUrl"]
+        return task
     task["image_urls"] = result["images"]
     task["original_image_url"] = result.get("gridUrl") or result["images"][0]
     if "gridUrl" in result:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
+from pathlib import Path
 
 
 class BlobNotFound(KeyError):
@@ -11,11 +12,17 @@ class BlobNotFound(KeyError):
 
 
 class BlobStorage(ABC):
-    """Stores images by name (`<jobId>-<n>.png`) and says where clients fetch them."""
+    """Stores images by name (`<jobId>-<n>.png`, and videos) and says where clients fetch
+    them."""
 
     @abstractmethod
     def put(self, name: str, data: bytes) -> None:
         """Store data under name, replacing what was there (a retried job rewrites its images)."""
+
+    def put_file(self, name: str, path: Path) -> None:
+        """Store a finished file under name, whole or not at all (a video); the file may be
+        moved away. The default reads it into memory; storages override it to stream."""
+        self.put(name, path.read_bytes())
 
     @abstractmethod
     def get(self, name: str) -> bytes:

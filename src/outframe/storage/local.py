@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -34,6 +36,24 @@ class LocalStorage(BlobStorage):
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def put_file(self, name: str, path: Path) -> None:
+        # Moved beside the target, then renamed over it: readers see the old name absent or
+        # the whole file, never a part of it.
+        target = self.path(name)
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".tmp-")
+        os.close(fd)
+        try:
+            try:
+                os.replace(path, tmp)
+            except OSError as exc:
+                if exc.errno != errno.EXDEV:
+                    raise
+                shutil.copyfile(path, tmp)  # another file system: copied, then renamed
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from outframe.storage.base import BlobNotFound, BlobStorage
+
+_CONTENT_TYPES = {".jpg": "image/jpeg", ".mp4": "video/mp4", ".webm": "video/webm"}
+
+
+def content_type(name: str) -> str:
+    return _CONTENT_TYPES.get(Path(name).suffix, "image/png")
 
 
 class S3Storage(BlobStorage):
@@ -41,10 +48,13 @@ class S3Storage(BlobStorage):
 
     def put(self, name: str, data: bytes) -> None:
         self.client.put_object(
-            Bucket=self.bucket,
-            Key=self._key(name),
-            Body=data,
-            ContentType="image/jpeg" if name.endswith(".jpg") else "image/png",
+            Bucket=self.bucket, Key=self._key(name), Body=data, ContentType=content_type(name)
+        )
+
+    def put_file(self, name: str, path: Path) -> None:
+        # An object appears whole when its upload (multipart for large files) completes.
+        self.client.upload_file(
+            str(path), self.bucket, self._key(name), ExtraArgs={"ContentType": content_type(name)}
         )
 
     def get(self, name: str) -> bytes:

@@ -75,7 +75,7 @@ def _request_hash(request: Request, payload: bytes) -> str:
     return hashlib.sha256(request.url.path.encode() + b"\0" + payload).hexdigest()
 
 
-def _submit(
+def submit_job(
     services: Services,
     request: Request,
     caller: Caller,
@@ -148,7 +148,8 @@ def submit_generate(
         webhook_events=body.webhookEvents,
         input=input if input is not None else submitted_input(body),
     )
-    return _submit(services, request, caller, job, body.model_dump_json().encode(), idempotency_key)
+    fingerprint = body.model_dump_json().encode()
+    return submit_job(services, request, caller, job, fingerprint, idempotency_key)
 
 
 def _prompt_flags(prompt: str) -> dict[str, Any]:
@@ -227,7 +228,7 @@ async def submit_action(
         validate = _mask_fits(mask.size)
         discard = functools.partial(services.storage.delete, mask.name)
     submitted: Submitted = await run_in_threadpool(
-        _submit,
+        submit_job,
         services,
         request,
         caller,
@@ -304,7 +305,7 @@ async def import_image(
         # without one keeps the fingerprint it always had.
         fingerprint += b"\0" + orjson.dumps([webhook_url, webhook_events])
     submitted: Submitted = await run_in_threadpool(
-        _submit,
+        submit_job,
         services,
         request,
         caller,
