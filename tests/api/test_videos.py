@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -67,7 +68,7 @@ def test_zoom_out_and_in_through_three_steps_of_different_ratios(flow: Flow) -> 
     # Constant apparent speed: the same zoom between every two frames of the cruise (the
     # first and last half second ease in and out).
     ramp = math.ceil(0.5 * fps) + 1
-    cruise = [zoom_between(a, b) for a, b in zip(frames[ramp:-ramp], frames[ramp + 1 : -ramp])]
+    cruise = [zoom_between(a, b) for a, b in itertools.pairwise(frames[ramp:-ramp])]
     logs = np.log(cruise)
     assert np.all(logs < 0)  # every step zooms out
     middle = float(np.median(logs))

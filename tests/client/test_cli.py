@@ -120,3 +120,23 @@ def test_errors_of_a_chain_and_of_the_api(server: ServerProcess, key: str) -> No
     assert done.returncode == 1 and "say which with --pick N" in done.stderr
     nowhere = outframe(server, key, "jobs", "--base-url", "http://127.0.0.1:9", check=False)
     assert nowhere.returncode == 1 and "cannot reach http://127.0.0.1:9" in nowhere.stderr
+
+
+def test_video_wait_download(server: ServerProcess, key: str, tmp_path: Path) -> None:
+    pytest.importorskip("av", reason="zoom videos need the [video] extra (PyAV)")
+    from tests.video.chains import decode
+
+    done = outframe(server, key, "imagine", "a lighthouse", "--wait", "--pick", "1",
+                    "--zoom", "2", "--pick", "3", "--json")  # fmt: skip
+    last = json.loads(done.stdout)
+    assert last["action"] == "upsample"
+    done = outframe(server, key, "video", last["id"], "--fps", "10", "--seconds-per-step", "1",
+                    "--format", "webm", "--wait", "--download", str(tmp_path / "out"))  # fmt: skip
+    (url,) = done.stdout.split()
+    assert url.endswith("-video.webm")
+    (saved,) = (tmp_path / "out").iterdir()
+    assert saved.name == url.rsplit("/", 1)[1]
+    frames, codec = decode(saved.read_bytes())
+    assert codec == "vp9" and len(frames) == 10
+    refused = outframe(server, key, "video", str(last["parentJobId"]), check=False)
+    assert refused.returncode == 1 and "upsample" in refused.stderr

@@ -96,6 +96,30 @@ def test_every_method(server: ServerProcess, key: str, tmp_path: Path) -> None:
         assert np.array_equal(pixels(by_id[0].read_bytes()), pixels(photo()))
 
 
+def test_zoom_video(server: ServerProcess, key: str, tmp_path: Path) -> None:
+    pytest.importorskip("av", reason="zoom videos need the [video] extra (PyAV)")
+    from tests.video.chains import decode
+
+    with Client(server.url, key) as client:
+        grid = client.wait(client.generate("a lighthouse").job_id)
+        up = client.wait(client.upsample(grid.id, 1).job_id)
+        zoom = client.wait(client.outpaint(up.id, 1.5).job_id)
+        last = client.wait(client.upsample(zoom.id, 4).job_id)
+        video = client.wait(
+            client.zoom_video(last.id, direction="in", fps=6, seconds_per_step=1, size=96).job_id
+        )
+        assert video.action == "video" and video.parent_job_id == last.id
+        assert video.images == [] and video.video_url and video.video_url.endswith(".mp4")
+        assert (video.raw["result"]["width"], video.raw["result"]["height"]) == (96, 96)
+        (saved,) = client.download(video, tmp_path)
+        assert saved.name == f"{video.id}-video.mp4"
+        frames, _ = decode(saved.read_bytes())
+        assert len(frames) == 6 and frames[0].shape == (96, 96, 3)
+        with pytest.raises(BadRequest) as refused:
+            client.zoom_video(up.id)
+        assert refused.value.code == "invalid_chain"
+
+
 def pixels(png: bytes) -> np.ndarray[Any, Any]:
     with Image.open(io.BytesIO(png)) as image:
         return np.asarray(image.convert("RGB"))

@@ -12,8 +12,8 @@ import numpy as np
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from outframe.engines.fake import FakeEngine
 from outframe.engines.base import ProgressFn
+from outframe.engines.fake import FakeEngine
 from outframe.imaging.canvas import Canvas
 from outframe.imaging.codec import RGB
 from tests.conftest import Flow, services_of

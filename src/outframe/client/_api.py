@@ -37,6 +37,8 @@ DataT = TypeVar("DataT")
 PathsT = TypeVar("PathsT")
 
 Direction = Literal["up", "down", "left", "right"]
+ZoomDirection = Literal["in", "out"]
+VideoFormat = Literal["mp4", "webm"]
 WebhookEvent = Literal["progress", "completed", "failed"]
 ImageInput = bytes | str | os.PathLike[str]
 AnyTransport = httpx.BaseTransport | httpx.AsyncBaseTransport | None
@@ -204,6 +206,26 @@ class Operations(ABC, Generic[SubmitT, JobT, PageT, AccountT, DataT, PathsT]):
             data=form or None,
         )
 
+    def zoom_video(
+        self, job_id: str, *, direction: ZoomDirection = "out", fps: int = 30,
+        seconds_per_step: float = 2.0, size: int | None = None, video_format: VideoFormat = "mp4",
+        **options: Unpack[SubmitOptions],
+    ) -> SubmitT:  # fmt: skip
+        """Extension: a zoom video through the chain of zoom-outs that ends at `job_id` (an
+        upsample of an outpaint); `size` is the longer side (default the images' own)."""
+        body = merge(
+            [
+                ("jobId", job_id),
+                ("direction", direction),
+                ("fps", fps),
+                ("secondsPerStep", float(seconds_per_step)),
+                ("size", size),
+                ("format", video_format),
+            ]
+        )
+        body.update(_webhook(options))
+        return self._post("/v2/videos/zoom", body, options.get("idempotency_key"))
+
     # --- read ---
 
     def get(self, job_id: str) -> JobT:
@@ -269,8 +291,9 @@ class Operations(ABC, Generic[SubmitT, JobT, PageT, AccountT, DataT, PathsT]):
     def download(
         self, job: Job | str, folder: str | os.PathLike[str], *, grid: bool = False
     ) -> PathsT:
-        """Save a COMPLETED job's images (and its grid, if `grid`) into `folder`, named as on
-        the server (`<jobId>-<n>.png`); returns their paths."""
+        """Save a COMPLETED job's images (and its grid, if `grid`), or a video's file, into
+        `folder`, named as on the server (`<jobId>-<n>.png`, `<jobId>-video.mp4`); returns
+        their paths."""
         return self._paths(self._flows.download(job, Path(folder), grid))
 
 

@@ -315,11 +315,15 @@ class Flows:
         if isinstance(job, str):
             job = yield from self.get(job)
         if job.status != "COMPLETED":
-            raise OutframeError(f"job {job.id} is {job.status}: it has no images to download")
+            raise OutframeError(f"job {job.id} is {job.status}: it has nothing to download")
         urls = list(job.images) + ([job.grid_url] if grid and job.grid_url else [])
         paths = []
+        if job.video_url is not None:  # a zoom video: its one file
+            urls = [job.video_url]
         for n, url in enumerate(urls, start=1):
             fallback = f"{job.id}-grid.png" if n > len(job.images) else f"{job.id}-{n}.png"
+            if job.video_url is not None:
+                fallback = f"{job.id}-video{Path(url).suffix or '.mp4'}"
             # (never the key: image URLs may be on another host, a CDN or object storage)
             call = Call("GET", url, lambda r: r.content, authenticated=False)
             content = yield from self.request(call)

@@ -1,5 +1,5 @@
 """The `outframe` commands that make jobs, as a user of the API: imagine, upsample, zoom, pan,
-vary, inpaint, import, jobs, show. They run on outframe.client, against OUTFRAME_URL with
+vary, inpaint, import, video, jobs, show. They run on outframe.client, against OUTFRAME_URL with
 OUTFRAME_KEY (or --base-url / --key), so they work against any server of the v2 API.
 
 A submit command with --wait follows the job with a progress bar and ends with its image URLs;
@@ -68,11 +68,16 @@ def _connection_options() -> argparse.ArgumentParser:
     return common
 
 
-def _job_options(common: argparse.ArgumentParser) -> argparse.ArgumentParser:
+def _follow_options(common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     options = argparse.ArgumentParser(add_help=False, parents=[common])
     options.add_argument("--wait", action="store_true", help="follow the job until it ends")
-    options.add_argument("--download", metavar="DIR", type=Path, help="save the images (waits)")
+    options.add_argument("--download", metavar="DIR", type=Path, help="save its files (waits)")
     options.set_defaults(steps=[])
+    return options
+
+
+def _job_options(common: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(add_help=False, parents=[_follow_options(common)])
     chain = options.add_argument_group("then (each waits for the job before)")
     chain.add_argument(
         "--pick", type=_index, action=_Step, metavar="N", help="upsample image N of the grid"
@@ -122,6 +127,18 @@ def register(sub: Any) -> None:
     p.add_argument("--prompt")
     p = command("import", "import an image as a completed job", _submitting(_import), [job])
     p.add_argument("file", type=Path)
+    p = command(
+        "video",
+        "a zoom video of the chain of zoom-outs that ends at an upsample",
+        _submitting(_video),
+        [_follow_options(common)],
+    )
+    p.add_argument("job", help="the upsample (or import) at the end of the chain")
+    p.add_argument("--direction", choices=("out", "in"), default="out")
+    p.add_argument("--fps", type=int, default=30)
+    p.add_argument("--seconds-per-step", type=float, default=2.0, metavar="S")
+    p.add_argument("--size", type=int, metavar="PX", help="the longer side (default: the images')")
+    p.add_argument("--format", choices=("mp4", "webm"), default="mp4")
     p = command("show", "show a job (--wait: follow it)", _show, [job])
     p.add_argument("job")
     p = command("cancel", "cancel a job (refunded)", _cancel, [common])
@@ -157,6 +174,17 @@ def _inpaint(client: Client, args: argparse.Namespace) -> Submitted:
 
 def _import(client: Client, args: argparse.Namespace) -> Submitted:
     return client.import_image(args.file)
+
+
+def _video(client: Client, args: argparse.Namespace) -> Submitted:
+    return client.zoom_video(
+        args.job,
+        direction=args.direction,
+        fps=args.fps,
+        seconds_per_step=args.seconds_per_step,
+        size=args.size,
+        video_format=args.format,
+    )
 
 
 def _submitting(submit: Submit) -> Handler:
@@ -224,8 +252,9 @@ def _print(job: Job, *, as_json: bool) -> None:
     if as_json:
         print(json.dumps(job.raw))
     elif job.status == "COMPLETED":
-        for url in job.images + ([job.grid_url] if job.grid_url else []):
-            print(url)
+        for url in (*job.images, job.grid_url, job.video_url):
+            if url is not None:
+                print(url)
     elif job.done:
         print(f"{job.id} {job.status}" + (f": {job.error}" if job.error else ""))
     else:

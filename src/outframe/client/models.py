@@ -44,6 +44,7 @@ class Job:
     parent_job_id: str | None
     created_at: str | None
     completed_at: str | None
+    video_url: str | None = None  # a zoom video's (extension); it has no images
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -73,6 +74,7 @@ class Job:
             parent_job_id=_str(data.get("parentJobId")),
             created_at=_str(data.get("createdAt")),
             completed_at=_str(data.get("completedAt")),
+            video_url=_str(result.get("videoUrl")),
             raw=data,
         )
 
