@@ -319,3 +319,39 @@ def test_a_failed_job_is_refunded_and_a_429_says_wait(start_server: Any, open_pa
     assert watched.console_errors == refused(watched, 429), watched.console_errors
     assert len(watched.console_errors) == 1
     assert watched.foreign_requests() == []
+
+
+def test_zoom_video_of_a_chain(start_server: Any, open_page: Any) -> None:
+    pytest.importorskip("av", reason="zoom videos need the [video] extra (PyAV)")
+    server = start_server("video", engine="fake", image_size="128")
+    key = create_key(server, 200)
+    watched: Watched = open_page(server)
+    page = watched.page
+    use_key(page, key)
+    page.get_by_label("Prompt", exact=True).fill("a long way out")
+    grid = done(new_card(page, page.get_by_role("button", name="Imagine").click))
+    first = done(new_card(page, grid.get_by_role("button", name="U1", exact=True).click))
+    # An upsample of a grid that is no zoom-out ends no chain: no button.
+    expect(first.get_by_role("button", name="Zoom video")).to_have_count(0)
+    zoom = done(new_card(page, first.get_by_role("button", name="Zoom Out 2x").click))
+    last = done(new_card(page, zoom.get_by_role("button", name="U2", exact=True).click))
+
+    last.get_by_label("Zoom video direction").select_option("in")
+    video = new_card(page, last.get_by_role("button", name="Zoom video").click)
+    expect(video).to_have_attribute("data-status", "COMPLETED", timeout=JOB_SECONDS)
+    expect(video.locator("h3")).to_have_text("Zoom video (in)")
+    expect(video.locator(".lineage")).to_contain_text("Upscale (U2)")
+    player = video.locator("video")
+    expect(player).to_have_count(1)
+    # The browser read the file: it knows the video's size and length.
+    page.wait_for_function(
+        "v => v.readyState >= 1 && v.videoWidth > 0", arg=player.element_handle()
+    )
+    width, height, seconds = player.evaluate("v => [v.videoWidth, v.videoHeight, v.duration]")
+    assert (width, height) == (128, 128) and seconds == pytest.approx(2, abs=0.1)
+    expect(video.get_by_role("link", name="Download")).to_have_attribute(
+        "href", re.compile(r"-video\.(mp4|webm)$")
+    )
+    watched.screenshot("7-zoom-video")
+    assert watched.console_errors == []
+    assert watched.foreign_requests() == []

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+
 import cv2
 import numpy as np
+import pytest
 
 from outframe.imaging.canvas import outpaint_placement, zoom_out
 from outframe.video.camera import Camera, Inside, place, views
-from outframe.video.frames import Composer, pyramid
+from outframe.video.frames import Composer, pyramid, rendered_ahead
 from tests.conftest import psnr
 from tests.video.chains import TexturedEngine, texture
 
@@ -55,3 +58,22 @@ def test_every_frame_is_made_and_the_right_size() -> None:
     _, composer, camera = chain(64, [1.5, 2])
     frames = [composer.frame(view) for view in views(camera, 20, 2.0, "out")]
     assert {f.shape for f in frames} == {(64, 64, 3)} and all(f.dtype == np.uint8 for f in frames)
+
+
+def test_frames_rendered_ahead_come_in_order_and_stop_when_closed() -> None:
+    _, composer, camera = chain(64, [2])
+    path = list(views(camera, 12, 1.0, "out"))
+    ahead = list(rendered_ahead(composer, path, depth=2))
+    assert all(np.array_equal(a, composer.frame(v)) for a, v in zip(ahead, path, strict=True))
+
+    before = threading.active_count()
+    frames = rendered_ahead(composer, path, depth=2)
+    next(frames)
+    frames.close()  # as a cancelled job's render does
+    assert threading.active_count() == before
+
+
+def test_a_frame_that_fails_raises_in_the_encoder_s_thread() -> None:
+    _, composer, _ = chain(64, [2])
+    with pytest.raises(ValueError):  # a view of no size
+        list(rendered_ahead(composer, [(0.0, 0.0, 0.0, 0.0)]))

@@ -105,6 +105,10 @@ export class Api {
     return this.request("POST", "/v2/images/midjourney/action", { json: body });
   }
 
+  zoomVideo(body) {
+    return this.request("POST", "/v2/videos/zoom", { json: body });
+  }
+
   importFile(file) {
     const form = new FormData();
     form.append("image", file, file.name || "image.png");

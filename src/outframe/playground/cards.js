@@ -2,6 +2,9 @@
 
 const ARROWS = { left: "⬅", right: "➡", up: "⬆", down: "⬇" };
 const COSTS = { generate: 16, upsample: 4, variation: 16, outpaint: 16, pan: 16, inpaint: 16, import: 0 };
+// The zoom video's format: MP4 (H.264) where this browser plays it, else WebM (VP9).
+const VIDEO_FORMAT =
+  document.createElement("video").canPlayType('video/mp4; codecs="avc1.640028"') ? "mp4" : "webm";
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -28,6 +31,7 @@ export function labelOf(action, input = {}) {
     case "pan": return input.direction ? `Pan ${ARROWS[input.direction] || input.direction}` : "Pan";
     case "inpaint": return "Vary (Region)";
     case "import": return input.fileName ? `Import · ${input.fileName}` : "Import";
+    case "video": return input.direction === "in" ? "Zoom video (in)" : "Zoom video";
     default: return action;
   }
 }
@@ -159,9 +163,10 @@ export class Card {
     }
     if (job.status === "FAILED" || job.status === "CANCELLED") {
       const cost = COSTS[job.action];
+      // (a video's price depends on its length: its card does not know the figure)
       const refund = cost
         ? `Its ${cost} credits were refunded.`
-        : "Nothing was charged.";
+        : cost === 0 ? "Nothing was charged." : "Its credits were refunded.";
       const kind = job.status === "FAILED" ? "Failed" : "Cancelled";
       const why = job.error ? `${kind}: ${job.error.replace(/\.$/, "")}. ` : `${kind}. `;
       this.side.append(el("p", { class: "failure", text: `${why}${refund}` }));
@@ -171,6 +176,10 @@ export class Card {
     if (job.expired) {
       this.side.append(el("p", { class: "muted", text: "Its images were deleted by the server's retention." }));
       this.node.classList.add("no-media");
+      return;
+    }
+    if (job.result && job.result.videoUrl) {
+      this.renderVideo(job.result);
       return;
     }
     const images = (job.result && job.result.images) || [];
@@ -209,6 +218,35 @@ export class Card {
         ),
       );
     this.side.append(row("U", "upsample"), row("V", "variation"));
+  }
+
+  renderVideo(result) {
+    const url = result.videoUrl;
+    const player = el("video", {
+      class: "player",
+      src: url,
+      controls: true,
+      loop: true,
+      muted: true,
+      playsinline: true,
+      preload: "metadata",
+      "aria-label": "the zoom video",
+    });
+    this.media.append(el("div", { class: "single" }, player));
+    this.side.append(
+      el("p", { class: "muted small", text: `${result.width}×${result.height}, ${result.frames} frames, ${result.seconds} s` }),
+      el(
+        "div",
+        { class: "buttons" },
+        el("a", { class: "button", href: url, download: `outframe-${fileName(url)}`, text: "Download" }),
+      ),
+    );
+  }
+
+  // An upsample of a zoom-out ends a chain of them: it can be made into a zoom video.
+  endsChain() {
+    const parent = this.job.parentJobId ? this.lookup(this.job.parentJobId) : null;
+    return this.job.action === "upsample" && parent !== null && parent !== undefined && parent.job.action === "outpaint";
   }
 
   renderSingle(url) {
@@ -253,5 +291,25 @@ export class Card {
         el("a", { class: "button", href: url, download: `outframe-${fileName(url)}`, text: "Download" }),
       ),
     );
+    if (this.endsChain()) {
+      const direction = el(
+        "select",
+        { "aria-label": "Zoom video direction" },
+        el("option", { value: "out", text: "out" }),
+        el("option", { value: "in", text: "in" }),
+      );
+      const make = () => {
+        const body = { jobId: this.id, direction: direction.value, format: VIDEO_FORMAT };
+        this.actions.video(body, { direction: direction.value });
+      };
+      this.side.append(
+        el(
+          "div",
+          { class: "buttons", role: "group", "aria-label": "Zoom video" },
+          el("button", { type: "button", text: "Zoom video", title: "A video zooming through the chain of zoom-outs", onclick: make }),
+          direction,
+        ),
+      );
+    }
   }
 }

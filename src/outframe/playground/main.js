@@ -132,6 +132,15 @@ async function follow(card) {
 
 const cardActions = {
   submit: (body, input) => submitAction(body, input),
+  video: async (body, input) => {
+    const parent = cards.get(body.jobId);
+    try {
+      const answer = await api.zoomVideo(body);
+      await started(answer.jobId, { ...input, prompt: (parent && parent.promptText()) || undefined });
+    } catch (err) {
+      showError(err);
+    }
+  },
   cancel: async (card) => {
     try {
       card.update(await api.cancel(card.id));

@@ -9,6 +9,7 @@ import os
 import secrets
 import time
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from outframe.storage.base import BlobStorage
 from outframe.store.models import JOBS
 from outframe.video.camera import Camera, Inside, place, video_size, views
 from outframe.video.encoder import VideoWriter
-from outframe.video.frames import Composer
+from outframe.video.frames import Composer, rendered_ahead
 
 log = logging.getLogger(__name__)
 
@@ -202,10 +203,14 @@ class ZoomVideos:
         part = self.scratch / f"{job_id}.{secrets.token_hex(4)}.part"
         started = time.monotonic()
         try:
-            with VideoWriter(part, params["format"], width, height, fps) as writer:
-                for n, view in enumerate(views(camera, frames, frames / fps, params["direction"])):
+            path = views(camera, frames, frames / fps, params["direction"])
+            with (
+                VideoWriter(part, params["format"], width, height, fps) as writer,
+                closing(rendered_ahead(composer, path)) as rendered,
+            ):
+                for n, frame in enumerate(rendered):
                     # The last frame is a keyframe: the image the video ends on, at its best.
-                    writer.write(composer.frame(view), key=n == frames - 1)
+                    writer.write(frame, key=n == frames - 1)
                     progress((n + 1) / frames)
         except BaseException:
             part.unlink(missing_ok=True)

@@ -5,7 +5,9 @@ from the sharpest image that has it and the centre never blurs however deep the 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import queue
+import threading
+from collections.abc import Generator, Iterable, Sequence
 
 import cv2
 import numpy as np
@@ -86,3 +88,45 @@ class Composer:
             borderMode=cv2.BORDER_REPLICATE,
         )
         return np.asarray(warped, dtype=np.uint8)
+
+
+_END = object()
+
+
+def rendered_ahead(
+    composer: Composer, views: Iterable[Window], depth: int = 4
+) -> Generator[RGB, None, None]:
+    """The frames of these views, rendered in a thread of their own while the caller encodes
+    (OpenCV and the encoder both release the GIL); at most `depth` wait at once. Closing the
+    iterator early (an error, a cancelled job) stops the thread."""
+    ready: queue.Queue[object] = queue.Queue(depth)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for view in views:
+                if not put(composer.frame(view)):
+                    return
+            put(_END)
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(exc)
+
+    thread = threading.Thread(target=produce, name="video-frames", daemon=True)
+    thread.start()
+    try:
+        while (item := ready.get()) is not _END:
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        thread.join()

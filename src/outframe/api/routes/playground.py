@@ -11,11 +11,12 @@ from starlette.staticfiles import StaticFiles
 
 FILES = Path(__file__).resolve().parents[2] / "playground"
 PREFIX = "/playground"
-# The page runs only its own scripts and talks only to this server; images may come from the
-# configured public base URL or object storage, which can be another origin.
+# The page runs only its own scripts and talks only to this server; images (and zoom videos)
+# may come from the configured public base URL or object storage, which can be another origin.
 _HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; img-src 'self' data: blob: http: https:; "
+        "media-src 'self' blob: http: https:; "
         "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
     ),
     "Cache-Control": "no-cache",
