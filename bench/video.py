@@ -30,6 +30,7 @@ from outframe.engines.classic import ClassicEngine
 from outframe.imaging.canvas import outpaint_placement, zoom_out
 from outframe.imaging.codec import RGB
 from outframe.video.camera import Camera, Inside, Level, Window, place, video_size, views
+from outframe.video import encoder
 from outframe.video.encoder import VideoFormat, VideoWriter
 from outframe.video.frames import Composer, rendered_ahead
 
@@ -146,11 +147,16 @@ def main() -> None:
     parser.add_argument("--seconds-per-step", type=float, default=2.0)
     parser.add_argument("--photo", default="astronaut", choices=sorted(cases.PHOTOS))
     parser.add_argument("--repeat", type=int, default=3, help="runs of each; the median is shown")
+    parser.add_argument("--x264-preset", help="another x264 preset than the server's")
     args = parser.parse_args()
+    if args.x264_preset:
+        container, codec, options = encoder.CODECS["mp4"]
+        encoder.CODECS["mp4"] = (container, codec, {**options, "preset": args.x264_preset})
     frames = round(args.fps * args.seconds_per_step * len(RATIOS))
     print(
         f"{len(RATIOS)} zoom-outs {RATIOS} of {args.photo} at {args.size} px, {args.fps} fps, "
-        f"{args.seconds_per_step:g} s per step: {frames} frames; {os.cpu_count()} cores"
+        f"{args.seconds_per_step:g} s per step: {frames} frames; {os.cpu_count()} cores; "
+        f"x264 {encoder.CODECS['mp4'][2]['preset']}"
     )
     print(
         f"{'way':24} {'what':16} {'s / video s':>11} {'first frame dB':>15} {'centre detail':>14}"
