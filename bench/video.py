@@ -29,8 +29,8 @@ from bench import outpaint_cases as cases
 from outframe.engines.classic import ClassicEngine
 from outframe.imaging.canvas import outpaint_placement, zoom_out
 from outframe.imaging.codec import RGB
-from outframe.video.camera import Camera, Inside, Level, Window, place, video_size, views
 from outframe.video import encoder
+from outframe.video.camera import Camera, Inside, Level, Window, place, video_size, views
 from outframe.video.encoder import VideoFormat, VideoWriter
 from outframe.video.frames import Composer, rendered_ahead
 
@@ -82,10 +82,11 @@ def run(
     size: tuple[int, int],
     fps: int,
     video_format: str | None,
-) -> tuple[float, RGB, float]:
-    """Seconds for the whole video; its first frame; the mean centre detail. Encoding, frames
-    are rendered a thread ahead of the encoder, as the server does."""
+) -> tuple[float, RGB, float, int]:
+    """Seconds for the whole video; its first frame; the mean centre detail; the file's bytes.
+    Encoding, frames are rendered a thread ahead of the encoder, as the server does."""
     details = []
+    size_bytes = 0
     first: RGB | None = None
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
@@ -103,8 +104,10 @@ def run(
                     writer.write(frame, key=n == len(windows) - 1)
                     first = frame if first is None else first
         seconds = time.perf_counter() - start
+        if video_format is not None:
+            size_bytes = path.stat().st_size
     assert first is not None
-    return seconds, first, statistics.fmean(details) if details else float("nan")
+    return seconds, first, statistics.fmean(details) if details else float("nan"), size_bytes
 
 
 class _Renders(Composer):
@@ -117,7 +120,7 @@ class _Renders(Composer):
         return self._render(view)
 
 
-def rows(args: argparse.Namespace) -> Iterator[tuple[str, str, float, float, float]]:
+def rows(args: argparse.Namespace) -> Iterator[tuple[str, str, float, float, float, int]]:
     images, levels = make_chain(args.size, args.photo)
     width, height = video_size(args.size, args.size, args.size)
     camera = Camera(levels, width / height)
@@ -128,16 +131,16 @@ def rows(args: argparse.Namespace) -> Iterator[tuple[str, str, float, float, flo
     ways = {"outframe": composer.frame, "naive (outermost only)": naive(images[-1], width, height)}
     for name, render in ways.items():
         for video_format in (None, "mp4", "webm"):
-            times, first, centre = [], images[0], float("nan")
+            times, first, centre, size_bytes = [], images[0], float("nan"), 0
             for _ in range(args.repeat):
-                seconds, first, found = run(
+                seconds, first, found, size_bytes = run(
                     render, windows, (width, height), args.fps, video_format
                 )
                 times.append(seconds)
                 centre = found if video_format is None else centre
             what = "render only" if video_format is None else f"render + {video_format}"
             per = statistics.median(times) / video_seconds
-            yield name, what, per, psnr(first, images[0]), centre
+            yield name, what, per, psnr(first, images[0]), centre, size_bytes
 
 
 def main() -> None:
@@ -158,12 +161,14 @@ def main() -> None:
         f"{args.seconds_per_step:g} s per step: {frames} frames; {os.cpu_count()} cores; "
         f"x264 {encoder.CODECS['mp4'][2]['preset']}"
     )
-    print(
-        f"{'way':24} {'what':16} {'s / video s':>11} {'first frame dB':>15} {'centre detail':>14}"
-    )
-    for name, what, per, first_db, centre in rows(args):
-        shown_centre = "" if np.isnan(centre) else f"{centre:14.1f}"
-        print(f"{name:24} {what:16} {per:11.3f} {first_db:15.1f} {shown_centre:>14}")
+    header = ("way", "what", "s / video s", "first frame dB", "centre detail", "MB")
+    print("{:24} {:16} {:>11} {:>14} {:>13} {:>5}".format(*header))
+    for name, what, per, first_db, centre, size_bytes in rows(args):
+        shown_centre = "" if np.isnan(centre) else f"{centre:.1f}"
+        shown_size = f"{size_bytes / 1e6:.1f}" if size_bytes else ""
+        print(
+            f"{name:24} {what:16} {per:11.3f} {first_db:14.1f} {shown_centre:>13} {shown_size:>5}"
+        )
 
 
 if __name__ == "__main__":

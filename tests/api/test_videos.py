@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -61,7 +62,7 @@ def test_zoom_out_and_in_through_three_steps_of_different_ratios(flow: Flow) -> 
     assert abs(len(frames) - fps * per_step * 3) <= 1 and result["frames"] == len(frames)
     assert result["seconds"] == pytest.approx(len(frames) / fps)
     assert {frame.shape for frame in frames} == {(240, 360, 3)}
-    assert job["creditCost"] >= 1 and flow.credits() == before - job["creditCost"]
+    assert job["creditCost"] == 1 and flow.credits() == before - 1  # 36 frames of 360 x 240
     assert psnr(frames[0], images[0]) >= 35  # out: from the innermost...
     assert psnr(frames[-1], images[-1]) >= 35  # ...to the outermost
 
@@ -173,3 +174,36 @@ def test_idempotent_repeat_and_cancel_refund(flow: Flow) -> None:
     assert job["status"] == "COMPLETED"
     conflict = flow.client.post(VIDEOS, json={**body, "fps": 6}, headers=headers)
     api_error(conflict, 409, "idempotency_key_reused")
+
+
+def test_cancel_mid_render_refunds_and_publishes_nothing(flow: Flow) -> None:
+    chain = zoom_chain(flow, texture(64, 64, seed=6), [2])
+    before = flow.credits()
+    # 600 frames at 1024 px: seconds of work, cancelled a few frames in.
+    body = {"jobId": chain[-1], "fps": 60, "secondsPerStep": 10, "size": 1024}
+    job_id = flow.submit(VIDEOS, body)
+    deadline = time.monotonic() + 60
+    while (job := flow.client.get(f"/v2/jobs/{job_id}", headers=flow.headers).json())[
+        "progress"
+    ] == 0:
+        assert job["status"] in ("QUEUED", "PROCESSING") and time.monotonic() < deadline, job
+        time.sleep(0.02)
+    assert flow.credits() == before - job["creditCost"]
+    response = flow.client.post(f"/v2/jobs/{job_id}/cancel", headers=flow.headers)
+    assert response.status_code == 200 and response.json()["status"] == "CANCELLED"
+    assert flow.credits() == before
+    services = services_of(flow.client)
+    scratch = services.settings.scratch_dir
+    while list(scratch.glob(f"{job_id}.*.part")):  # the worker stops at its next frame
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    assert not (services.settings.images_dir / f"{job_id}-video.mp4").exists()
+    assert wait_for(flow.client, flow.headers, job_id)["result"] is None
+
+
+def test_a_video_job_through_apiframe_v1_fetch(flow: Flow) -> None:
+    chain = zoom_chain(flow, texture(64, 64, seed=8), [1.5])
+    job = flow.done(flow.submit(VIDEOS, {"jobId": chain[-1], "fps": 4, "secondsPerStep": 1}))
+    task = flow.client.post("/fetch", json={"task_id": job["id"]}, headers=flow.headers).json()
+    assert task["task_type"] == "zoom-video" and task["status"] == "finished"
+    assert task["video_url"] == job["result"]["videoUrl"]

@@ -31,9 +31,12 @@ from outframe.video.frames import Composer, rendered_ahead
 log = logging.getLogger(__name__)
 
 MAX_SIDE = 1920
-# One credit per this many frame-megapixels: 60 frames at 1024 x 1024 (two seconds of 30 fps
-# video) cost about as much CPU as an upsample's share of a job; see the README's pricing.
-FRAME_MEGAPIXELS_PER_CREDIT = 60 * 1024 * 1024 / 1e6
+# Priced by the CPU it takes, at the rate of the other jobs: a 1024 outpaint (16 credits) takes
+# about 7 s of this machine's two cores, and so do 180 frames of 1024 x 1024 video (6 s at 30
+# fps), rendered and encoded (docs/BENCHMARKS.md). So one credit per 12 such frames; the work
+# grows with the pixels, so a larger or smaller frame counts in proportion.
+FRAMES_PER_CREDIT = 12
+CREDIT_FRAME_PIXELS = 1024 * 1024
 
 _JOB = select(
     JOBS.c.id,
@@ -65,9 +68,10 @@ def video_name(job_id: str, video_format: str) -> str:
 
 
 def price(params: dict[str, Any]) -> int:
-    """Credits for a video: by the pixels it renders and encodes, at least one."""
-    megapixels = int(params["frames"]) * int(params["width"]) * int(params["height"]) / 1e6
-    return max(1, math.ceil(megapixels / FRAME_MEGAPIXELS_PER_CREDIT - 1e-9))
+    """Credits for a video: one per 12 frames of 1024 x 1024 pixels (in proportion for other
+    sizes), at least one."""
+    pixels = int(params["frames"]) * int(params["width"]) * int(params["height"])
+    return max(1, math.ceil(pixels / (FRAMES_PER_CREDIT * CREDIT_FRAME_PIXELS) - 1e-9))
 
 
 def _placement(outpaint: Any) -> Placement:

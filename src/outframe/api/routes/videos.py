@@ -35,8 +35,8 @@ def zoom(
     """Extension: render the chain of zoom-outs that ends at `jobId` (an upsample or import)
     as one continuous zoom, an MP4 (H.264) or WebM (VP9). A job as any other: QUEUED, then
     PROCESSING with progress per frame, then COMPLETED with `result: {videoUrl, frames, seconds,
-    width, height}`. Priced by the pixels it renders: one credit per 60 frames of 1024 x 1024
-    (two seconds at 30 fps), at least one."""
+    width, height}`. Priced by the pixels it renders: one credit per 12 frames of 1024 x 1024
+    (in proportion for other sizes; 6 s at 30 fps: 15), at least one."""
     if not encoder.available():
         raise NotAvailable(encoder.MISSING, code="video_unavailable")
     settings = services.settings
