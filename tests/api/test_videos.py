@@ -207,3 +207,48 @@ def test_a_video_job_through_apiframe_v1_fetch(flow: Flow) -> None:
     task = flow.client.post("/fetch", json={"task_id": job["id"]}, headers=flow.headers).json()
     assert task["task_type"] == "zoom-video" and task["status"] == "finished"
     assert task["video_url"] == job["result"]["videoUrl"]
+
+
+def test_make_square_is_a_step_and_the_geometry_is_the_outpaints(flow: Flow) -> None:
+    # A 3:2 import, Make Square (apiframe v1's outpaint with zoom_ratio 1), then a 2x zoom-out:
+    # the square video starts on the import's central square and ends on the last image.
+    start = texture(160, 240, seed=9)
+    wide = flow.import_image(start)
+    answer = flow.client.post(
+        "/outpaint",
+        json={"parent_task_id": wide, "zoom_ratio": 1},
+        headers={"Authorization": flow.headers["X-API-Key"]},
+    )
+    square = flow.done(answer.json()["task_id"])
+    assert flow.done(square["id"])["action"] == "outpaint"
+    up = flow.upsample(square["id"], 3)
+    zoom = flow.action({"action": "outpaint", "parentJobId": up, "zoomRatio": 2})
+    flow.done(zoom)
+    last = flow.upsample(zoom, 1)
+    body = {"jobId": last, "fps": 10, "secondsPerStep": 1}
+    job, frames = render(flow, body)
+    assert (job["result"]["width"], job["result"]["height"]) == (240, 240)
+    assert abs(len(frames) - 20) <= 1
+    centre = cv2.resize(start[:, 40:200], (240, 240), interpolation=cv2.INTER_LINEAR)
+    assert psnr(frames[0], centre) >= 35  # the import's central square, enlarged
+    assert psnr(frames[-1], image_of(flow.client, flow.done(last))) >= 35
+
+    # An outpaint made before outpaints recorded where they put their parent: the same
+    # geometry, derived from its ratio and its parent's size.
+    services = services_of(flow.client)
+    from outframe.store.models import JOBS
+
+    with services.db.write() as session:
+        for job_id in (square["id"], zoom):
+            row = session.execute(JOBS.select().where(JOBS.c.id == job_id)).one()
+            params = {k: v for k, v in row.params.items() if k != "placement"}
+            session.execute(JOBS.update().where(JOBS.c.id == job_id).values(params=params))
+    second, again = render(flow, body)
+    with services.db.session() as session:
+        chains = [
+            session.execute(JOBS.select().where(JOBS.c.id == j["id"])).one().params["chain"]
+            for j in (job, second)
+        ]
+    assert chains[0] == chains[1] and chains[0][1]["inside"] == [0, 40, 240, 160]
+    assert len(again) == len(frames)
+    assert min(psnr(a, b) for a, b in zip(again, frames, strict=True)) >= 40
