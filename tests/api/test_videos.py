@@ -252,3 +252,14 @@ def test_make_square_is_a_step_and_the_geometry_is_the_outpaints(flow: Flow) -> 
     assert chains[0] == chains[1] and chains[0][1]["inside"] == [0, 40, 240, 160]
     assert len(again) == len(frames)
     assert min(psnr(a, b) for a, b in zip(again, frames, strict=True)) >= 40
+
+
+def test_the_endpoint_is_in_the_openapi_document(flow: Flow) -> None:
+    spec = flow.client.get("/openapi.json").json()
+    operation = spec["paths"]["/v2/videos/zoom"]["post"]
+    assert {"202", "400", "402", "404", "409", "501"} <= set(operation["responses"])
+    assert operation["security"] == [{"ApiKey": []}]
+    fields = spec["components"]["schemas"]["ZoomVideoRequest"]["properties"]
+    assert {"jobId", "direction", "fps", "secondsPerStep", "size", "format"} <= set(fields)
+    result = spec["components"]["schemas"]["JobResult"]["properties"]
+    assert {"videoUrl", "frames", "seconds", "width", "height"} <= set(result)
