@@ -137,8 +137,9 @@ class JobRunner:
             log.warning("job %s stopped: %s", claim.job_id, exc)
             return
         except Exception as exc:
-            log.exception("job %s: engine error", claim.job_id)
-            self.jobs.fail(claim, f"engine error: {type(exc).__name__}: {exc}")
+            what = "video error" if claim.action is Action.VIDEO else "engine error"
+            log.exception("job %s: %s", claim.job_id, what)
+            self.jobs.fail(claim, f"{what}: {type(exc).__name__}: {exc}")
             return
         if not self.jobs.complete(claim, result, size):
             log.warning("job %s finished after its lease was lost; result discarded", claim.job_id)

@@ -190,11 +190,17 @@ class ZoomVideos:
 
     def render(self, job_id: str, params: dict[str, Any], progress: ProgressFn) -> Path:
         """Write the video to a part file and return its path (the caller publishes or drops
-        it). Part files of earlier attempts at the same job (a worker killed mid-render) are
-        removed first."""
+        it). Part files that killed workers left (of earlier attempts at this job, or a day old)
+        are removed first."""
         self.scratch.mkdir(parents=True, exist_ok=True)
-        for stale in self.scratch.glob(f"{job_id}.*.part"):
-            stale.unlink(missing_ok=True)
+        day_ago = time.time() - 86400
+        for stale in self.scratch.glob("*.part"):
+            # This job's earlier attempts, and any other a killed worker left a day ago.
+            try:
+                if stale.name.startswith(f"{job_id}.") or stale.stat().st_mtime < day_ago:
+                    stale.unlink(missing_ok=True)
+            except FileNotFoundError:
+                continue
         chain = params["chain"]
         images = [decode_png(self.storage.get(level["image"])) for level in chain]
         sizes = [(image.shape[1], image.shape[0]) for image in images]

@@ -60,7 +60,8 @@ def models(
         "modality": "image",
         "description": "apiframe's Midjourney API (generate, upsample, variation, outpaint, "
         "pan, inpaint), made on this server by its "
-        f"{services.settings.engine} engine",
+        f"{services.settings.engine} engine; and zoom videos of chains of zoom-outs "
+        "(POST /v2/videos/zoom, priced by their length)",
         "pricingMode": "flat",
         "costMin": min(costs),
         "costMax": max(costs),
