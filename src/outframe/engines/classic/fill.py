@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from outframe.engines.classic.detail import restore_detail
 from outframe.engines.classic.guide import stretch_guide
 from outframe.engines.classic.noise import fbm
 from outframe.engines.classic.pullpush import pull_push, wide_blur
@@ -38,10 +39,13 @@ class Filler:
         self.pixels = canvas.pixels.astype(np.float32)
         if not self.hole.any() or not self.keep.any():
             return
-        self.excluded = faces(canvas.pixels, self.keep)
-        # On a stationary texture (a star field, a tissue slide) nothing is a subject.
+        # Faces are never sources; the hair and neck around them only straight out.
+        self.excluded, around = faces(canvas.pixels, self.keep)
+        # On a stationary texture (a star field, a tissue slide) nothing else is a subject.
         stationary = subject_weight(canvas.pixels, self.keep) < 0.5
-        self.guarded = np.zeros_like(self.keep) if stationary else salient(canvas.pixels, self.keep)
+        self.guarded = around.astype(np.float32)
+        if not stationary:
+            self.guarded = np.maximum(self.guarded, salient(canvas.pixels, self.keep))
         height, width = self.keep.shape
         self.sigma = max(1.0, LOW * max(height, width))
         self.guide = stretch_guide(self.pixels, self.keep)
@@ -65,6 +69,7 @@ class Filler:
         drift = fbm(rng, height, width, base_cells=3)[..., None]
         guide = self.guide + self.drift * self.ramp * drift
         image = synthesize(self.pixels, guide, self.keep, self.excluded, self.guarded, seed)
+        image = restore_detail(image, self.keep)
         image = self._seamless(image)
         image = image + self.ramp * (wide_blur(guide, self.sigma) - wide_blur(image, self.sigma))
         out: RGB = np.clip(image + 0.5, 0, 255).astype(np.uint8)

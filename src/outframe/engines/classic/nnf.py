@@ -10,9 +10,11 @@ is the mean squared difference of their windows plus two terms:
   the image (usually the subject) is not pasted out to the new area;
 - a reuse penalty per target already mapped to that source pixel, the completeness half of
   bidirectional similarity (Simakov et al. 2008): one source area is not pasted again and again.
-Sources marked `guarded` (the salient subject) are allowed only within `tau_guard` of the
-target's anchor: a subject that crosses the kept border is continued straight out from there,
-never cloned elsewhere.
+`guarded` grades the sources from 0 (free) to 1: a source of 1 (the salient subject) is allowed
+only within `tau_guard` of the target's anchor, so a subject that crosses the kept border is
+continued straight out from there, never cloned elsewhere; any source pays in proportion to its
+grade and its squared distance from the anchor, so the more distinct a piece, the nearer it
+stays to where it was.
 
 Kernels are compiled once and cached on disk (numba `cache=True`); `warm_up` compiles them where
 the engine starts, so no request waits for it. They release the GIL, so candidates run side by
@@ -88,11 +90,12 @@ def _extra(
     """The prior's, the guide's and the reuse penalty's share of a source's cost (INF: not
     allowed)."""
     tau2, lam_s, tau_guard2, lam_r, lam_g = prm[0], prm[1], prm[2], prm[3], prm[4]
-    band, lam_b = prm[5], prm[6]
+    band, lam_b, lam_d = prm[5], prm[6], prm[7]
     d2 = float((sy - ay) * (sy - ay) + (sx - ax) * (sx - ax))
-    if guarded[sy, sx] and d2 > tau_guard2:
+    g = guarded[sy, sx]
+    if g >= 1.0 and d2 > tau_guard2:
         return INF
-    extra = lam_r * occ[sy, sx]
+    extra = lam_r * occ[sy, sx] + lam_d * g * d2 / tau2
     if d2 > tau2:
         extra += lam_s * (d2 - tau2) / tau2
     if inward[sy, sx] > band:
@@ -301,5 +304,5 @@ def warm_up() -> None:
     keep = np.zeros((96, 96), bool)
     keep[24:72, 24:72] = True
     image = pixels.astype(np.float32)
-    synthesize(image, image, keep, np.zeros_like(keep), np.zeros_like(keep), 0)
+    synthesize(image, image, keep, np.zeros_like(keep), np.zeros(keep.shape, np.float32), 0)
     faces(pixels, keep)  # the detector's model takes seconds to unpack on first use

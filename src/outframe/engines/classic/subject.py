@@ -1,7 +1,7 @@
 """What of the kept image must not be pasted into the new area: faces (dlib's HOG frontal-face
-detector, which needs no model file) never, and the salient subject (spectral
-context-aware saliency: distinct pieces) only right where it crosses the
-kept border, so that it continues out of the frame instead of appearing twice."""
+detector, which needs no model file) never, the hair, ears and neck around them and the salient
+subject (context-aware saliency: distinct pieces) only right where they cross the kept border,
+so that they continue out of the frame instead of appearing twice."""
 
 from __future__ import annotations
 
@@ -14,12 +14,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 Mask = NDArray[np.bool_]
+Float = NDArray[np.float32]
 
-SALIENCY_SIDE = 48  # distinctness is measured on a small copy (pairs of all its patches)
+SALIENCY_SIDE = 64  # distinctness is measured on a small copy (pairs of all its patches)
 PATCH = 5
 NEIGHBOURS = 8  # a patch's distinctness: the mean distance to its this many nearest look-alikes
-SALIENT = 1.3  # distinct above this many times the median distinctness
-FACE_GROW = 0.35  # a face's box grown by this fraction on each side (hair, ears, chin)
+SALIENT = 1.3  # distinct above this many times the median distinctness ...
+PLAIN = 0.9  # ... and plain below this many times it (between: graded)
+FACE_GROW = 0.35  # around a face's box, this fraction of it on each side (hair, ears, chin)
 MIN_FACE = 0.08  # smallest face looked for, as a fraction of the kept image's short side
 
 
@@ -33,12 +35,14 @@ def _face_detector() -> Any:
     return dlib.get_frontal_face_detector()
 
 
-def faces(pixels: NDArray[np.uint8], keep: Mask) -> Mask:
-    """The boxes (grown) of the faces found in the kept image."""
-    out = np.zeros(keep.shape, bool)
+def faces(pixels: NDArray[np.uint8], keep: Mask) -> tuple[Mask, Mask]:
+    """The boxes of the faces found in the kept image (eyes to chin), and the band around them
+    (hair, ears, chin and neck)."""
+    core = np.zeros(keep.shape, bool)
+    grown = np.zeros(keep.shape, bool)
     ys, xs = np.nonzero(keep)
     if len(ys) == 0:
-        return out
+        return core, grown
     y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
     crop = np.ascontiguousarray(pixels[y0:y1, x0:x1])
     grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY) if crop.ndim == 3 else crop
@@ -49,18 +53,20 @@ def faces(pixels: NDArray[np.uint8], keep: Mask) -> Mask:
     for box in found:
         x, y, w, h = box.left(), box.top(), box.width(), box.height()
         gx, gy = int(FACE_GROW * w), int(FACE_GROW * h)
-        out[
+        core[max(0, y0 + y) : max(0, y0 + y + h), max(0, x0 + x) : max(0, x0 + x + w)] = True
+        grown[
             max(0, y0 + y - gy) : max(0, y0 + y + h + 2 * gy),  # more below: the chin and neck
             max(0, x0 + x - gx) : max(0, x0 + x + w + gx),
         ] = True
-    return out & keep
+    return core & keep, grown & keep & ~core
 
 
-def salient(pixels: NDArray[np.uint8], keep: Mask) -> Mask:
-    """The kept image's distinct parts (context-aware saliency, Goferman et al. 2010): pieces
-    whose nearest look-alikes elsewhere in the image are far, such as eyes, a mouth, a spoon or
-    a sun, unlike wall, sky, fur or grass, which repeat."""
-    out = np.zeros(keep.shape, bool)
+def salient(pixels: NDArray[np.uint8], keep: Mask) -> Float:
+    """The kept image's distinct parts (context-aware saliency, Goferman et al. 2010), graded:
+    pieces whose nearest look-alikes elsewhere in the image are far, such as eyes, a mouth, a
+    spoon or a sun, unlike wall, sky, fur or grass, which repeat. 1 from SALIENT times the
+    median distinctness up (dilated a little), falling to 0 at PLAIN times it; 0 elsewhere."""
+    out = np.zeros(keep.shape, np.float32)
     ys, xs = np.nonzero(keep)
     if len(ys) < 64:
         return out
@@ -89,8 +95,11 @@ def salient(pixels: NDArray[np.uint8], keep: Mask) -> Mask:
     k = min(NEIGHBOURS, dist.shape[1] - 1)
     distinct = np.sqrt(np.partition(dist, k, axis=1)[:, :k].mean(1)).reshape(sh, sw)
     distinct = cv2.GaussianBlur(distinct.astype(np.float32), (0, 0), 1.0)
-    mask = (distinct > SALIENT * float(np.median(distinct))).astype(np.uint8)
-    mask = cv2.dilate(mask, np.ones((3, 3), np.uint8))
-    big = cv2.resize(mask, (width, height), interpolation=cv2.INTER_NEAREST) > 0
+    relative = distinct / max(float(np.median(distinct)), 1e-6)
+    grade = np.clip((relative - PLAIN) / (SALIENT - PLAIN), 0, 1).astype(np.float32)
+    hard = cv2.dilate((relative > SALIENT).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    grade[hard] = 1.0
+    big = cv2.resize(grade, (width, height), interpolation=cv2.INTER_LINEAR)
+    big[cv2.resize(hard.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST) > 0] = 1
     out[y0:y1, x0:x1] = big
-    return out & keep
+    return np.where(keep, out, 0).astype(np.float32)

@@ -39,6 +39,7 @@ EASE = 0.5  # ... which grows in over this fraction of the hole's depth
 GUIDE = 1.0  # weight of a source's mean colour against the layout guide's at the target
 BAND = 0.1  # sources deeper inside the kept image than this (fraction of its short side) pay
 DEEP = 150.0  # ... this much per band's depth further in
+DISTINCT = 600.0  # a source of guard grade 1 pays this per tau squared of distance from the anchor
 
 
 @dataclass
@@ -47,10 +48,10 @@ class Level:
     guide: Float
     keep: Mask
     excluded: Mask
-    guarded: Mask
+    guarded: Float
 
 
-def pyramid(pixels: Float, guide: Float, keep: Mask, excluded: Mask, guarded: Mask) -> list[Level]:
+def pyramid(pixels: Float, guide: Float, keep: Mask, excluded: Mask, guarded: Float) -> list[Level]:
     """Levels finest first, halving until the hole is COARSEST_DEPTH deep."""
     levels = [Level(pixels, guide, keep, excluded, guarded)]
     while True:
@@ -70,9 +71,10 @@ def pyramid(pixels: Float, guide: Float, keep: Mask, excluded: Mask, guarded: Ma
             return cv2.resize(mask.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0
 
         guide = np.asarray(cv2.resize(top.guide, size, interpolation=cv2.INTER_AREA), np.float32)
-        levels.append(
-            Level(small, guide, weight > 0.999, shrink(top.excluded), shrink(top.guarded))
-        )
+        # A guarded pixel keeps its grade at the coarser level (the most of the four).
+        grade = cv2.dilate(top.guarded, np.ones((2, 2), np.uint8), anchor=(0, 0))
+        guarded = np.asarray(cv2.resize(grade, size, interpolation=cv2.INTER_NEAREST), np.float32)
+        levels.append(Level(small, guide, weight > 0.999, shrink(top.excluded), guarded))
 
 
 @dataclass
@@ -84,11 +86,12 @@ class Field:
 
 
 def synthesize(
-    pixels: Float, guide: Float, keep: Mask, excluded: Mask, guarded: Mask, seed: int
+    pixels: Float, guide: Float, keep: Mask, excluded: Mask, guarded: Float, seed: int
 ) -> Float:
     """The hole of `pixels` (where `keep` is False) filled from the kept pixels' patches, their
     mean colours following `guide`; kept pixels are returned as they are. `excluded` pixels are
-    never read; `guarded` ones only next to the target's nearest kept pixel."""
+    never read; `guarded` ones (graded 0 to 1) stay the nearer to the target's nearest kept
+    pixel, the higher their grade (1: only next to it)."""
     levels = pyramid(pixels, guide, keep, excluded, guarded)
     state = np.array([(seed * 0x9E3779B97F4A7C15 | 1) & 0xFFFFFFFFFFFFFFFF], np.uint64)
     rng = np.random.default_rng(seed)
@@ -100,7 +103,7 @@ def synthesize(
         coarse = depth >= len(levels) - 2 and depth > 0
         r = COARSE_RADIUS if coarse else PATCH_RADIUS
         rounds = ITERATIONS[min(len(levels) - 1 - depth, len(ITERATIONS) - 1)]
-        if depth == 0 and len(levels) > 1:
+        if depth == 0 and len(levels) > 1 and field is not None and len(field.nnf):
             rounds = FINEST_ITERATIONS
         img, field = _level(level, field, r, rounds, img, drift, state, finest=depth == 0)
     return img
@@ -132,7 +135,9 @@ def _level(
     short = float(min(np.ptp(ys), np.ptp(xs)) + 1)
     tau, tau_guard = max(2.0, TAU * short), max(float(r), TAU_GUARD * short)
     band = max(float(r + 1), BAND * short)
-    prm = np.array([tau * tau, PRIOR, tau_guard * tau_guard, REUSE, GUIDE, band, DEEP], np.float32)
+    prm = np.array(
+        [tau * tau, PRIOR, tau_guard * tau_guard, REUSE, GUIDE, band, DEEP, DISTINCT], np.float32
+    )
     inward = cv2.distanceTransform(keep.astype(np.uint8), cv2.DIST_L2, 5)
     low = np.asarray(cv2.blur(level.pixels, (2 * r + 1, 2 * r + 1)), np.float32)
     guide = np.where(keep[..., None], low, level.guide).astype(np.float32)
@@ -151,9 +156,10 @@ def _level(
     img = np.ascontiguousarray(img, np.float32)
     cost = np.zeros(len(ty), np.float32)
     occ = np.zeros((height, width), np.int32)
-    guarded = level.guarded & keep
+    guarded = np.where(keep, level.guarded, 0).astype(np.float32)
     # Detail is settled near where the coarser level put it; only coarse levels look far.
-    reach = FINE_REACH if coarser is not None and min(height, width) >= 256 else max(height, width)
+    settled = coarser is not None and len(coarser.nnf) > 0
+    reach = FINE_REACH if settled and min(height, width) >= 256 else max(height, width)
     for i in range(rounds):
         nnf.search(
             img, ty, tx, tid, anchor, inside, guarded, sources, guide, low, inward, r, prm,
