@@ -263,3 +263,30 @@ def test_the_endpoint_is_in_the_openapi_document(flow: Flow) -> None:
     assert {"jobId", "direction", "fps", "secondsPerStep", "size", "format"} <= set(fields)
     result = spec["components"]["schemas"]["JobResult"]["properties"]
     assert {"videoUrl", "frames", "seconds", "width", "height"} <= set(result)
+
+
+def test_retention_deletes_the_video_and_a_purged_step_is_refused(flow: Flow) -> None:
+    from datetime import timedelta
+
+    from outframe.services.clock import utcnow
+    from outframe.services.retention import purge_expired
+    from outframe.store.models import JOBS
+
+    chain = zoom_chain(flow, texture(64, 64, seed=10), [2, 2])
+    job = flow.done(flow.submit(VIDEOS, {"jobId": chain[-1], "fps": 4, "secondsPerStep": 1}))
+    services = services_of(flow.client)
+    name = f"{job['id']}-video.mp4"
+    assert (services.settings.images_dir / name).exists()
+    old = utcnow() - timedelta(days=91)
+    with services.db.write() as session:
+        for job_id in (job["id"], chain[0]):  # the video, and the chain's first image
+            session.execute(JOBS.update().where(JOBS.c.id == job_id).values(completed_at=old))
+    assert purge_expired(services.db, services.storage, days=90) == 2
+    assert not (services.settings.images_dir / name).exists()
+    assert flow.done(job["id"])["expired"] is True
+    message = api_error(
+        flow.client.post(VIDEOS, json={"jobId": chain[-1]}, headers=flow.headers),
+        400,
+        "invalid_chain",
+    )
+    assert "retention" in message and chain[0] in message
