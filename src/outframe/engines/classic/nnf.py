@@ -10,6 +10,9 @@ is the mean squared difference of their windows plus two terms:
   the image (usually the subject) is not pasted out to the new area;
 - a reuse penalty per target already mapped to that source pixel, the completeness half of
   bidirectional similarity (Simakov et al. 2008): one source area is not pasted again and again.
+  It is weighed by how much the source shows (`worn`: its window's texture): a plain patch of
+  sky used twice is no visible copy, and a plain area would otherwise push its targets out to
+  whatever else lies near.
 `guarded` grades the sources from 0 (free) to 1: a source of 1 (the salient subject) is allowed
 only within `tau_guard` of the target's anchor, so a subject that crosses the kept border is
 continued straight out from there, never cloned elsewhere; any source pays in proportion to its
@@ -84,8 +87,8 @@ def patch_cost(img: Any, ty: int, tx: int, sy: int, sx: int, r: int, limit: floa
 
 @kernel
 def _extra(
-    ty: int, tx: int, sy: int, sx: int, ay: int, ax: int, guarded: Any, occ: Any, guide: Any,
-    low: Any, inward: Any, prm: Any,
+    ty: int, tx: int, sy: int, sx: int, ay: int, ax: int, guarded: Any, occ: Any, worn: Any,
+    guide: Any, low: Any, inward: Any, prm: Any,
 ) -> float:  # fmt: skip
     """The prior's, the guide's and the reuse penalty's share of a source's cost (INF: not
     allowed)."""
@@ -95,7 +98,7 @@ def _extra(
     g = guarded[sy, sx]
     if g >= 1.0 and d2 > tau_guard2:
         return INF
-    extra = lam_r * occ[sy, sx] + lam_d * g * d2 / tau2
+    extra = lam_r * occ[sy, sx] * worn[sy, sx] + lam_d * g * d2 / tau2
     if d2 > tau2:
         extra += lam_s * (d2 - tau2) / tau2
     if inward[sy, sx] > band:
@@ -112,11 +115,11 @@ def _extra(
 @kernel
 def _offer(
     img: Any, y: int, x: int, cy: int, cx: int, ay: int, ax: int, guarded: Any, occ: Any,
-    guide: Any, low: Any, inward: Any, prm: Any, r: int, best: float,
+    worn: Any, guide: Any, low: Any, inward: Any, prm: Any, r: int, best: float,
 ) -> float:  # fmt: skip
     """Source (cy, cx)'s whole cost for target (y, x), or more than `best` where it cannot
     beat it (the patch comparison stops early)."""
-    e = _extra(y, x, cy, cx, ay, ax, guarded, occ, guide, low, inward, prm)
+    e = _extra(y, x, cy, cx, ay, ax, guarded, occ, worn, guide, low, inward, prm)
     if e >= best:
         return INF
     return patch_cost(img, y, x, cy, cx, r, best - e) + e
@@ -173,9 +176,9 @@ def upsample_field(
 
 @kernel
 def search(
-    img: Any, ty: Any, tx: Any, tid: Any, anchor: Any, ok: Any, guarded: Any, sources: Any,
-    guide: Any, low: Any, inward: Any, r: int, prm: Any, reach: int, reverse: bool, state: Any,
-    nnf: Any, cost: Any, occ: Any,
+    img: Any, ty: Any, tx: Any, tid: Any, anchor: Any, ok: Any, guarded: Any, worn: Any,
+    sources: Any, guide: Any, low: Any, inward: Any, r: int, prm: Any, reach: int, reverse: bool,
+    state: Any, nnf: Any, cost: Any, occ: Any,
 ) -> None:  # fmt: skip
     """One PatchMatch pass over the targets (forward or reverse scan): propagation from the two
     neighbours already visited, then random search in windows shrinking from `reach` around the
@@ -195,7 +198,7 @@ def search(
         by, bx = nnf[i, 0], nnf[i, 1]
         occ[by, bx] -= 1
         best = patch_cost(img, y, x, by, bx, r, INF)
-        best += _extra(y, x, by, bx, ay, ax, guarded, occ, guide, low, inward, prm)
+        best += _extra(y, x, by, bx, ay, ax, guarded, occ, worn, guide, low, inward, prm)
         for q in range(2):
             ny = y - step if q == 0 else y
             nx = x if q == 0 else x - step
@@ -210,7 +213,9 @@ def search(
                 continue
             if cy == by and cx == bx:
                 continue
-            c = _offer(img, y, x, cy, cx, ay, ax, guarded, occ, guide, low, inward, prm, r, best)
+            c = _offer(
+                img, y, x, cy, cx, ay, ax, guarded, occ, worn, guide, low, inward, prm, r, best
+            )
             if c < best:
                 best, by, bx = c, cy, cx
         radius = reach
@@ -220,11 +225,13 @@ def search(
             radius //= 2
             if not ok[cy, cx]:
                 continue
-            c = _offer(img, y, x, cy, cx, ay, ax, guarded, occ, guide, low, inward, prm, r, best)
+            c = _offer(
+                img, y, x, cy, cx, ay, ax, guarded, occ, worn, guide, low, inward, prm, r, best
+            )
             if c < best:
                 best, by, bx = c, cy, cx
         cy, cx = _random_source(state, ay, ax, tau, ok, sources)
-        c = _offer(img, y, x, cy, cx, ay, ax, guarded, occ, guide, low, inward, prm, r, best)
+        c = _offer(img, y, x, cy, cx, ay, ax, guarded, occ, worn, guide, low, inward, prm, r, best)
         if c < best:
             best, by, bx = c, cy, cx
         nnf[i, 0] = by

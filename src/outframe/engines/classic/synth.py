@@ -30,10 +30,11 @@ FINEST_ITERATIONS = 1  # rounds at the finest level, which starts from the field
 FINE_REACH = 16  # levels of 256 px and more search only this far around each source
 BEST_VOTE = True  # the finest level's last round takes each pixel from its best window
 SHARP = 0.3  # voting weight scale, as a fraction of the median patch cost (smaller: sharper)
-TAU = 0.3  # the prior's free radius, as a fraction of the kept image's short side
-PRIOR = 150.0  # cost of a source at sqrt(2) tau from its anchor (mean squared 8-bit levels)
+TAU = 0.15  # the prior's free radius, as a fraction of the kept image's short side
+PRIOR = 400.0  # cost of a source at sqrt(2) tau from its anchor (mean squared 8-bit levels)
 TAU_GUARD = 0.08  # how far from its anchor a guarded (subject) source may be, same unit as TAU
-REUSE = 80.0  # cost per target already using the same source pixel
+REUSE = 80.0  # cost per target already using the same source pixel, for a textured one ...
+WORN = 8.0  # ... whose window's grey standard deviation is this (less: less, down to 1/20)
 WARP = 0.5  # seeded sideways drift of a target's anchor, as a fraction of its depth ...
 EASE = 0.5  # ... which grows in over this fraction of the hole's depth
 GUIDE = 1.0  # weight of a source's mean colour against the layout guide's at the target
@@ -157,13 +158,14 @@ def _level(
     cost = np.zeros(len(ty), np.float32)
     occ = np.zeros((height, width), np.int32)
     guarded = np.where(keep, level.guarded, 0).astype(np.float32)
+    worn = _texture(level.pixels, r)
     # Detail is settled near where the coarser level put it; only coarse levels look far.
     settled = coarser is not None and len(coarser.nnf) > 0
     reach = FINE_REACH if settled and min(height, width) >= 256 else max(height, width)
     for i in range(rounds):
         nnf.search(
-            img, ty, tx, tid, anchor, inside, guarded, sources, guide, low, inward, r, prm,
-            reach, i % 2 == 1, state, field, cost, occ,
+            img, ty, tx, tid, anchor, inside, guarded, worn, sources, guide, low, inward, r,
+            prm, reach, i % 2 == 1, state, field, cost, occ,
         )  # fmt: skip
         if not (finest and BEST_VOTE and i == rounds - 1):
             sigma2 = max(1.0, SHARP * float(np.median(cost)))
@@ -174,6 +176,16 @@ def _level(
             nnf.costs(img, ty, tx, field, r, cost)
         nnf.vote_best(img, ty, tx, field, cost, hole, r, img)
     return img, Field(ty, tx, tid, field)
+
+
+def _texture(pixels: Float, r: int) -> Float:
+    """How much each pixel's window shows, 0 (plain) to 1 (its grey standard deviation WORN
+    levels or more): the weight of the reuse penalty on it as a source."""
+    grey = pixels.mean(axis=2)
+    size = (2 * r + 1, 2 * r + 1)
+    mean = cv2.blur(grey, size)
+    std = np.sqrt(np.maximum(cv2.blur(grey * grey, size) - mean * mean, 0))
+    return np.asarray(np.clip(std / WORN, 0.05, 1.0), np.float32)
 
 
 def _anchors(keep: Mask, ty: Ints, tx: Ints, drift: Float) -> Ints:
