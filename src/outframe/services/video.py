@@ -31,10 +31,10 @@ from outframe.video.frames import Composer, rendered_ahead
 log = logging.getLogger(__name__)
 
 MAX_SIDE = 1920
-# Priced by the CPU it takes, at the rate of the other jobs: a 1024 outpaint (16 credits) takes
-# about 7 s of this machine's two cores, and so do 180 frames of 1024 x 1024 video (6 s at 30
-# fps), rendered and encoded (docs/BENCHMARKS.md). So one credit per 12 such frames; the work
-# grows with the pixels, so a larger or smaller frame counts in proportion.
+# Priced by the CPU it takes, at about the rate of the other jobs: a 1024 outpaint (16 credits)
+# takes about 7 s of the development machine's two cores, 180 frames of 1024 x 1024 video (6 s
+# at 30 fps) 5-6 s to render and encode (docs/BENCHMARKS.md). So one credit per 12 such frames
+# (15 for those); the work grows with the pixels, so other frame sizes count in proportion.
 FRAMES_PER_CREDIT = 12
 CREDIT_FRAME_PIXELS = 1024 * 1024
 
