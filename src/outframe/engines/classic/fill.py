@@ -25,6 +25,7 @@ Mask = NDArray[np.bool_]
 LOW = 0.03  # scale of the low frequencies taken from the guide, as a fraction of the long side
 RAMP = 0.5  # distance over which the guide takes them over, as a fraction of the hole's depth
 SEAM = 6.0  # reach of the seam correction from the kept border, in pixels
+ALONG = 3.0  # the seam correction's smoothing along the border, in pixels (0: none)
 NOISE = 14.0  # texture amplitude, in 8-bit levels, when nothing is known to copy from
 DRIFT = 8.0  # seeded brightness drift of the guide away from the border, in 8-bit levels
 
@@ -88,6 +89,12 @@ class Filler:
         )
         edge = self.hole & (cv2.dilate(keep, np.ones((3, 3), np.uint8)) > 0)
         diff = np.where(edge[..., None], kept_mean - image, 0).astype(np.float32)
+        if ALONG > 0:
+            # Only the mismatch's slow part along the border: the texture's own steps across
+            # it stay (a natural border is not flat).
+            weight = cv2.GaussianBlur(edge.astype(np.float32), (0, 0), ALONG)
+            diff = cv2.GaussianBlur(diff, (0, 0), ALONG) / np.maximum(weight, 1e-6)[..., None]
+            diff = np.where(edge[..., None], diff, 0).astype(np.float32)
         membrane = pull_push(diff, edge.astype(np.float32))
         out: Float = image + membrane * self.fade * self.hole[..., None]
         return out
