@@ -93,8 +93,8 @@ class Filler:
             # Only the mismatch's slow part along the border: the texture's own steps across
             # it stay (a natural border is not flat).
             weight = cv2.GaussianBlur(edge.astype(np.float32), (0, 0), ALONG)
-            diff = cv2.GaussianBlur(diff, (0, 0), ALONG) / np.maximum(weight, 1e-6)[..., None]
-            diff = np.where(edge[..., None], diff, 0).astype(np.float32)
+            slow = cv2.GaussianBlur(diff, (0, 0), ALONG) / np.maximum(weight, 1e-6)[..., None]
+            diff = np.where(edge[..., None], slow, 0).astype(np.float32)
         membrane = pull_push(diff, edge.astype(np.float32))
         out: Float = image + membrane * self.fade * self.hole[..., None]
         return out
