@@ -268,3 +268,22 @@ def test_a_straight_structure_crossing_the_border_continues_straight() -> None:
         profile = below.mean(axis=0)
         # (The pole is 240 and the ground about 110.)
         assert profile[pole].min() > 185, profile[pole.min() - 4 : pole.max() + 5].round()
+
+
+def test_a_face_filling_the_kept_image_leaves_the_rest_as_sources() -> None:
+    """A tight portrait, its face most of the kept image: only the face itself is never a
+    source (the hair and shoulders around it still are), so the new area gets texture, not the
+    smooth colour of a fill left with nothing to copy."""
+    from skimage import data
+
+    from outframe.engines.classic.subject import faces
+
+    portrait = np.ascontiguousarray(data.astronaut()[10:230, 130:350])
+    canvas = zoom_out(portrait, 2)
+    core, around = faces(canvas.pixels, canvas.keep)
+    assert core.any() and around.any()
+    assert core.sum() < 0.8 * canvas.keep.sum()
+    out = ENGINE.fill(canvas, "", [1], noop)[0]
+    detail = np.abs(cv2.Laplacian(cv2.cvtColor(out, cv2.COLOR_RGB2GRAY), cv2.CV_32F))
+    deep = cv2.erode((~canvas.keep).astype(np.uint8), np.ones((15, 15), np.uint8)) > 0
+    assert detail[deep].mean() > 0.3 * detail[canvas.keep].mean()
