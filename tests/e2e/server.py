@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -17,6 +18,20 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def ledger_and_attempts(data_dir: Path, job_id: str) -> tuple[list[str], int]:
+    """A job's ledger entries (their kinds, sorted) and its attempts, read from the server's
+    SQLite file: what a crash test checks to see a retried job charged once."""
+    db = sqlite3.connect(data_dir / "outframe.db")
+    try:
+        kinds = sorted(
+            k for (k,) in db.execute("SELECT kind FROM ledger WHERE job_id = ?", (job_id,))
+        )
+        (attempts,) = db.execute("SELECT attempts FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    finally:
+        db.close()
+    return kinds, int(attempts)
 
 
 def run_outframe(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.client import Api, run_chain
-from tests.e2e.server import ServerProcess, outframe_cli
+from tests.e2e.server import ServerProcess, ledger_and_attempts, outframe_cli
 from tests.sse import sse_events
 
 pytestmark = pytest.mark.slow
@@ -70,14 +69,7 @@ def test_sigkill_mid_job_completes_exactly_once(tmp_path: Path, make_api: Any) -
         job = api.wait(job_id, timeout=60)
         assert job["creditCost"] == 16
         assert api.credits() == 100 - 16
-        db = sqlite3.connect(data_dir / "outframe.db")
-        try:
-            kinds = sorted(
-                k for (k,) in db.execute("SELECT kind FROM ledger WHERE job_id = ?", (job_id,))
-            )
-            (attempts,) = db.execute("SELECT attempts FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        finally:
-            db.close()
+        kinds, attempts = ledger_and_attempts(data_dir, job_id)
         assert kinds == ["hold", "post"]
         assert attempts == 2
     finally:

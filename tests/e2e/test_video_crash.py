@@ -3,7 +3,6 @@ and its file is never served half-written."""
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.server import ServerProcess
+from tests.e2e.server import ServerProcess, ledger_and_attempts
 from tests.e2e.test_server import create_key, make_api  # noqa: F401  (a fixture)
 from tests.video.chains import decode
 
@@ -69,14 +68,7 @@ def test_sigkill_mid_render_retries_and_never_serves_a_part(
         frames, codec = decode(httpx.get(job["result"]["videoUrl"]).content)
         assert codec == "h264" and len(frames) == 240 == job["result"]["frames"]
         assert not list((data_dir / "scratch").glob("*.part"))
-        db = sqlite3.connect(data_dir / "outframe.db")
-        try:
-            kinds = sorted(
-                k for (k,) in db.execute("SELECT kind FROM ledger WHERE job_id = ?", (job_id,))
-            )
-            (attempts,) = db.execute("SELECT attempts FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        finally:
-            db.close()
+        kinds, attempts = ledger_and_attempts(data_dir, job_id)
         assert kinds == ["hold", "post"] and attempts == 2
         assert api.credits() == 1000 - 16 - 4 - 16 - 4 - job["creditCost"]
     finally:
