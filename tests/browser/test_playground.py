@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import re
+import time
 from typing import Any
 
 import numpy as np
@@ -39,15 +40,24 @@ def new_card(page: Any, press: Any) -> Any:
     return page.locator(f"#{cards.first.get_attribute('id')}")
 
 
+def wait_until(target: Any, expression: str, timeout: float = 15.0) -> None:
+    """Poll `target.evaluate(expression)` (a page, or a locator whose element is the argument)
+    until it is true. Not `page.wait_for_function`: that compiles its predicate inside the page
+    with eval, which the playground's Content-Security-Policy forbids whenever the first check is
+    false; evaluate goes through the DevTools protocol, outside the page's policy."""
+    deadline = time.monotonic() + timeout
+    while not target.evaluate(expression):
+        assert time.monotonic() < deadline, f"still false after {timeout} s: {expression}"
+        time.sleep(0.05)
+
+
 def done(card: Any) -> Any:
     """Wait for the card's job to complete and its images to load."""
     expect(card).to_have_attribute("data-status", "COMPLETED", timeout=JOB_SECONDS)
     # Every image on the card has arrived and decoded.
     card.locator("img").first.wait_for()
-    card.page.wait_for_function(
-        "card => [...card.querySelectorAll('img')].every(i => i.complete && i.naturalWidth > 0)",
-        arg=card.element_handle(),
-    )
+    loaded = "card => [...card.querySelectorAll('img')].every(i => i.complete && i.naturalWidth)"
+    wait_until(card, loaded)
     return card
 
 
@@ -144,7 +154,7 @@ def test_the_midjourney_workflow(start_server: Any, open_page: Any, tmp_path: An
     up1.get_by_role("button", name="Vary (Region)").click()
     dialog = page.locator("#region")
     expect(dialog).to_be_visible()
-    page.wait_for_function(f"document.getElementById('region-canvas').width === {SIDE}")
+    wait_until(page, f"document.getElementById('region-canvas').width === {SIDE}")
     box = page.locator("#region-canvas").bounding_box()
     page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5)
     page.mouse.down()
@@ -344,9 +354,7 @@ def test_zoom_video_of_a_chain(start_server: Any, open_page: Any) -> None:
     player = video.locator("video")
     expect(player).to_have_count(1)
     # The browser read the file: it knows the video's size and length.
-    page.wait_for_function(
-        "v => v.readyState >= 1 && v.videoWidth > 0", arg=player.element_handle()
-    )
+    wait_until(player, "v => v.readyState >= 1 && v.videoWidth > 0")
     width, height, seconds = player.evaluate("v => [v.videoWidth, v.videoHeight, v.duration]")
     assert (width, height) == (128, 128) and seconds == pytest.approx(2, abs=0.1)
     expect(video.get_by_role("link", name="Download")).to_have_attribute(
