@@ -116,13 +116,14 @@ def _extra(
 def _offer(
     img: Any, y: int, x: int, cy: int, cx: int, ay: int, ax: int, guarded: Any, occ: Any,
     worn: Any, guide: Any, low: Any, inward: Any, prm: Any, r: int, best: float,
-) -> float:  # fmt: skip
-    """Source (cy, cx)'s whole cost for target (y, x), or more than `best` where it cannot
-    beat it (the patch comparison stops early)."""
+) -> tuple[float, float]:  # fmt: skip
+    """Source (cy, cx)'s whole cost for target (y, x) and its patch cost alone, or more than
+    `best` where it cannot beat it (the patch comparison stops early)."""
     e = _extra(y, x, cy, cx, ay, ax, guarded, occ, worn, guide, low, inward, prm)
     if e >= best:
-        return INF
-    return patch_cost(img, y, x, cy, cx, r, best - e) + e
+        return INF, INF
+    patch = patch_cost(img, y, x, cy, cx, r, best - e)
+    return patch + e, patch
 
 
 @kernel
@@ -197,8 +198,8 @@ def search(
         ay, ax = anchor[i, 0], anchor[i, 1]
         by, bx = nnf[i, 0], nnf[i, 1]
         occ[by, bx] -= 1
-        best = patch_cost(img, y, x, by, bx, r, INF)
-        best += _extra(y, x, by, bx, ay, ax, guarded, occ, worn, guide, low, inward, prm)
+        patch = patch_cost(img, y, x, by, bx, r, INF)
+        best = patch + _extra(y, x, by, bx, ay, ax, guarded, occ, worn, guide, low, inward, prm)
         for q in range(2):
             ny = y - step if q == 0 else y
             nx = x if q == 0 else x - step
@@ -213,11 +214,11 @@ def search(
                 continue
             if cy == by and cx == bx:
                 continue
-            c = _offer(
+            c, pc = _offer(
                 img, y, x, cy, cx, ay, ax, guarded, occ, worn, guide, low, inward, prm, r, best
             )
             if c < best:
-                best, by, bx = c, cy, cx
+                best, patch, by, bx = c, pc, cy, cx
         radius = reach
         while radius >= 1:
             cy = _randint(state, max(0, by - radius), min(height - 1, by + radius))
@@ -225,18 +226,20 @@ def search(
             radius //= 2
             if not ok[cy, cx]:
                 continue
-            c = _offer(
+            c, pc = _offer(
                 img, y, x, cy, cx, ay, ax, guarded, occ, worn, guide, low, inward, prm, r, best
             )
             if c < best:
-                best, by, bx = c, cy, cx
+                best, patch, by, bx = c, pc, cy, cx
         cy, cx = _random_source(state, ay, ax, tau, ok, sources)
-        c = _offer(img, y, x, cy, cx, ay, ax, guarded, occ, worn, guide, low, inward, prm, r, best)
+        c, pc = _offer(
+            img, y, x, cy, cx, ay, ax, guarded, occ, worn, guide, low, inward, prm, r, best
+        )
         if c < best:
-            best, by, bx = c, cy, cx
+            best, patch, by, bx = c, pc, cy, cx
         nnf[i, 0] = by
         nnf[i, 1] = bx
-        cost[i] = patch_cost(img, y, x, by, bx, r, INF)
+        cost[i] = patch
         occ[by, bx] += 1
 
 

@@ -87,11 +87,7 @@ def salient(pixels: NDArray[np.uint8], keep: Mask) -> Float:
     ).reshape(sh * sw, -1)
     sq = (patches**2).sum(1)
     dist = np.maximum(sq[:, None] + sq[None, :] - 2 * patches @ patches.T, 0)
-    yy, xx = np.divmod(np.arange(sh * sw), sw)
-    near = (np.abs(yy[:, None] - yy[None, :]) <= PATCH) & (
-        np.abs(xx[:, None] - xx[None, :]) <= PATCH
-    )
-    dist[near] = np.inf
+    _exclude_near(dist.reshape(sh, sw, sh, sw), PATCH)
     k = min(NEIGHBOURS, dist.shape[1] - 1)
     distinct = np.sqrt(np.partition(dist, k, axis=1)[:, :k].mean(1)).reshape(sh, sw)
     distinct = cv2.GaussianBlur(distinct.astype(np.float32), (0, 0), 1.0)
@@ -103,3 +99,15 @@ def salient(pixels: NDArray[np.uint8], keep: Mask) -> Float:
     big[cv2.resize(hard.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST) > 0] = 1
     out[y0:y1, x0:x1] = big
     return np.where(keep, out, 0).astype(np.float32)
+
+
+def _exclude_near(dist: Float, reach: int) -> None:
+    """Set to infinity, in place, the distances of each patch (y, x) to the patches within
+    `reach` of it in both directions: its own neighbourhood is no look-alike elsewhere. `dist`
+    is the all-pairs matrix viewed as (y, x, y', x')."""
+    height, width = dist.shape[:2]
+    xs = np.arange(width)
+    band = np.abs(xs[:, None] - xs[None, :]) <= reach  # (x, x')
+    for y in range(height):
+        block = dist[y, :, max(0, y - reach) : y + reach + 1, :]  # (x, y', x'), a view
+        block[np.broadcast_to(band[:, None, :], block.shape)] = np.inf
