@@ -33,6 +33,7 @@ from outframe.imaging.codec import encode_png
 
 OUT = Path(__file__).resolve().parent / "out"
 SEEDS = [1, 2, 3, 4]
+PM_JOB_PHOTOS = 3  # PatchMatch is timed at --job-size on this many photos (it takes ~10 s each)
 Box = tuple[int, int, int, int]
 Method = Callable[[cases.Image, cases.Mask, Box], list[cases.Image]]
 
@@ -157,11 +158,13 @@ def print_table(
         ) + f"  ({'/'.join(table)})")  # fmt: skip
 
 
-def job_timing(size: int, names: list[str], threads: int) -> None:
-    """The whole 4-candidate zoom-out job at `size`: fill, PNG encoding of 4 images and a grid."""
+def job_timing(size: int, names: list[str], threads: int, use_patchmatch: bool) -> None:
+    """The whole 4-candidate zoom-out job at `size`: fill, PNG encoding of 4 images and a grid;
+    beside it, PatchMatch's time for one candidate on the first PM_JOB_PHOTOS photos."""
     engine = ClassicEngine()
-    fills, jobs = [], []
-    for name in names:
+    pm = cases.patchmatch_fill() if use_patchmatch else None
+    fills, jobs, pm_fills = [], [], []
+    for i, name in enumerate(names):
         truth = cases.truth(name, size)
         canvas, keep, _ = cases.zoom_canvas(truth, 2)
         start = time.perf_counter()
@@ -171,11 +174,22 @@ def job_timing(size: int, names: list[str], threads: int) -> None:
             list(pool.map(encode_png, [*images, grid(images)]))
         fills.append((filled - start) / len(SEEDS))
         jobs.append(time.perf_counter() - start)
+        if pm is not None and i < PM_JOB_PHOTOS:
+            start = time.perf_counter()
+            pm(canvas, keep, (0, 0, 0, 0))
+            pm_fills.append(time.perf_counter() - start)
     print(
         f"\njob at S={size}, ratio 2, {len(names)} images: per candidate median "
         f"{statistics.median(fills):.2f} s (max {max(fills):.2f}); whole 4-candidate job with "
         f"PNG encoding median {statistics.median(jobs):.2f} s (max {max(jobs):.2f})"
     )
+    if pm_fills:
+        ours = statistics.median(fills[: len(pm_fills)])
+        theirs = statistics.median(pm_fills)
+        print(
+            f"patchmatch at S={size} on the first {len(pm_fills)} images: {theirs:.2f} s per "
+            f"candidate (median); outframe's there {ours:.2f} s = 1/{theirs / ours:.1f} of it"
+        )
 
 
 def chain(size: int, sheet: Path, steps: int = 4) -> None:
@@ -263,7 +277,7 @@ def main() -> None:
     contact_sheet(rows, labels, sheet)
     print(f"\ncontact sheet: {sheet}")
     if args.job_size:
-        job_timing(args.job_size, names, threads=2)
+        job_timing(args.job_size, names, threads=2, use_patchmatch=not args.no_patchmatch)
     if args.chain:
         chain(args.size, OUT / "outpaint_chain.png")
 
