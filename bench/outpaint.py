@@ -166,7 +166,7 @@ def job_timing(size: int, names: list[str], threads: int, use_patchmatch: bool) 
     fills, jobs, pm_fills = [], [], []
     for i, name in enumerate(names):
         truth = cases.truth(name, size)
-        canvas, keep, _ = cases.zoom_canvas(truth, 2)
+        canvas, keep, box = cases.zoom_canvas(truth, 2)
         start = time.perf_counter()
         images = engine.fill(Canvas(canvas, keep), "", SEEDS, noop)
         filled = time.perf_counter()
@@ -176,7 +176,7 @@ def job_timing(size: int, names: list[str], threads: int, use_patchmatch: bool) 
         jobs.append(time.perf_counter() - start)
         if pm is not None and i < PM_JOB_PHOTOS:
             start = time.perf_counter()
-            pm(canvas, keep, (0, 0, 0, 0))
+            pm(canvas, keep, box)
             pm_fills.append(time.perf_counter() - start)
     print(
         f"\njob at S={size}, ratio 2, {len(names)} images: per candidate median "

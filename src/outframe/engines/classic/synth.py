@@ -140,7 +140,9 @@ def _level(
     short = float(min(np.ptp(ys), np.ptp(xs)) + 1)
     tau = max(2.0, TAU * short)
     field = np.zeros((len(ty), 2), np.int32)
-    if coarser is None or len(coarser.nnf) == 0:
+    cost = np.zeros(len(ty), np.float32)
+    settled = coarser is not None and len(coarser.nnf) > 0
+    if coarser is None or not settled:
         nnf.init_field(ty, tx, anchor, inside, sources, int(tau), state, field)
         img = level.guide.copy()
     else:
@@ -149,13 +151,10 @@ def _level(
         )
         img = level.pixels.copy()
         img[hole] = cv2.resize(prev, (width, height), interpolation=cv2.INTER_LINEAR)[hole]
-        cost = np.zeros(len(ty), np.float32)
-        nnf.vote(img, ty, tx, field, cost, hole, r, 1.0, img)
+        nnf.vote(img, ty, tx, field, cost, hole, r, 1.0, img)  # costs all 0: a plain mean
     img = np.ascontiguousarray(img, np.float32)
-    cost = np.zeros(len(ty), np.float32)
     if rounds > 0:
         # Detail is settled near where the coarser level put it; only coarse levels look far.
-        settled = coarser is not None and len(coarser.nnf) > 0
         reach = FINE_REACH if settled and min(height, width) >= 256 else max(height, width)
         search = _Search(level, r, short, tau, reach)
         for i in range(rounds):
