@@ -4,7 +4,7 @@ Shechtman & Irani 2007).
 
 Targets are the patch centres whose window touches the hole; sources are patch centres whose
 window lies wholly in the kept image (and off the excluded subject). A source's cost for a target
-is the mean squared difference of their windows plus two terms:
+is the mean squared difference of their windows plus these terms:
 - a spatial prior: a source further than `tau` from the target's anchor (its nearest kept pixel)
   pays for the excess, so sky is made from sky near it and floor from floor, and the middle of
   the image (usually the subject) is not pasted out to the new area;
@@ -13,6 +13,9 @@ is the mean squared difference of their windows plus two terms:
   It is weighed by how much the source shows (`worn`: its window's texture): a plain patch of
   sky used twice is no visible copy, and a plain area would otherwise push its targets out to
   whatever else lies near.
+- a coherence discount per neighbouring target whose source is shifted alike (Ashikhmin's
+  coherent synthesis, 2001): the field copies whole pieces of a region rather than a mosaic of
+  single windows, which is what the voting would blur.
 `guarded` grades the sources from 0 (free) to 1: a source of 1 (the salient subject) is allowed
 only within `tau_guard` of the target's anchor, so a subject that crosses the kept border is
 continued straight out from there, never cloned elsewhere; any source pays in proportion to its
@@ -113,6 +116,23 @@ def _extra(
 
 
 @kernel
+def _coherent(tid: Any, nnf: Any, y: int, x: int, sy: int, sx: int) -> int:
+    """How many of target (y, x)'s four neighbours map to source (sy, sx) shifted alike: a
+    field that copies whole pieces, not a mosaic of single windows."""
+    height, width = tid.shape
+    found = 0
+    for q in range(4):
+        dy = -1 if q == 0 else (1 if q == 1 else 0)
+        dx = -1 if q == 2 else (1 if q == 3 else 0)
+        ny, nx = y + dy, x + dx
+        if 0 <= ny < height and 0 <= nx < width:
+            j = tid[ny, nx]
+            if j >= 0 and nnf[j, 0] == sy + dy and nnf[j, 1] == sx + dx:
+                found += 1
+    return found
+
+
+@kernel
 def _offer(
     img: Any, y: int, x: int, cy: int, cx: int, ay: int, ax: int, guarded: Any, occ: Any,
     worn: Any, guide: Any, low: Any, inward: Any, prm: Any, r: int, best: float,
@@ -188,6 +208,7 @@ def search(
     height, width = ok.shape
     n = ty.shape[0]
     tau = int(np.sqrt(prm[0])) + 1
+    kappa = prm[8]
     step = -1 if reverse else 1
     occ[:, :] = 0
     for i in range(n):
@@ -200,6 +221,7 @@ def search(
         occ[by, bx] -= 1
         patch = patch_cost(img, y, x, by, bx, r, INF)
         best = patch + _extra(y, x, by, bx, ay, ax, guarded, occ, worn, guide, low, inward, prm)
+        best -= kappa * _coherent(tid, nnf, y, x, by, bx)
         for q in range(2):
             ny = y - step if q == 0 else y
             nx = x if q == 0 else x - step
@@ -214,9 +236,26 @@ def search(
                 continue
             if cy == by and cx == bx:
                 continue
+            bonus = kappa * _coherent(tid, nnf, y, x, cy, cx)
             c, pc = _offer(
-                img, y, x, cy, cx, ay, ax, guarded, occ, worn, guide, low, inward, prm, r, best
+                img,
+                y,
+                x,
+                cy,
+                cx,
+                ay,
+                ax,
+                guarded,
+                occ,
+                worn,
+                guide,
+                low,
+                inward,
+                prm,
+                r,
+                best + bonus,
             )
+            c -= bonus
             if c < best:
                 best, patch, by, bx = c, pc, cy, cx
         radius = reach
@@ -226,15 +265,34 @@ def search(
             radius //= 2
             if not ok[cy, cx]:
                 continue
+            bonus = kappa * _coherent(tid, nnf, y, x, cy, cx)
             c, pc = _offer(
-                img, y, x, cy, cx, ay, ax, guarded, occ, worn, guide, low, inward, prm, r, best
+                img,
+                y,
+                x,
+                cy,
+                cx,
+                ay,
+                ax,
+                guarded,
+                occ,
+                worn,
+                guide,
+                low,
+                inward,
+                prm,
+                r,
+                best + bonus,
             )
+            c -= bonus
             if c < best:
                 best, patch, by, bx = c, pc, cy, cx
         cy, cx = _random_source(state, ay, ax, tau, ok, sources)
+        bonus = kappa * _coherent(tid, nnf, y, x, cy, cx)
         c, pc = _offer(
-            img, y, x, cy, cx, ay, ax, guarded, occ, worn, guide, low, inward, prm, r, best
+            img, y, x, cy, cx, ay, ax, guarded, occ, worn, guide, low, inward, prm, r, best + bonus
         )
+        c -= bonus
         if c < best:
             best, patch, by, bx = c, pc, cy, cx
         nnf[i, 0] = by

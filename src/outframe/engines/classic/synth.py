@@ -36,6 +36,8 @@ BEST_VOTE = True  # the finest level's last round takes each pixel from its best
 SHARP = 0.3  # voting weight scale, as a fraction of the median patch cost (smaller: sharper)
 TAU = 0.1  # the prior's free radius, as a fraction of the kept image's short side
 PRIOR = 600.0  # cost of a source at sqrt(2) tau from its anchor (mean squared 8-bit levels)
+QUARTER = 0.25  # ... times the kept image's share of the canvas over this (a 2x zoom-out's) ...
+SHALLOW = 2.0  # ... up to this many times
 TAU_GUARD = 0.08  # how far from its anchor a guarded (subject) source may be, same unit as TAU
 REUSE = 80.0  # cost per target already using the same source pixel, for a textured one ...
 WORN = 8.0  # ... whose window's grey standard deviation is this (less: less, down to 1/20)
@@ -44,6 +46,7 @@ EASE = 0.5  # ... which grows in over this fraction of the hole's depth
 GUIDE = 1.0  # weight of a source's mean colour against the layout guide's at the target
 BAND = 0.1  # sources deeper inside the kept image than this (fraction of its short side) pay
 DEEP = 150.0  # ... this much per band's depth further in
+COHERE = 300.0  # a source's discount per neighbour that maps alike: whole pieces, not a mosaic
 DISTINCT = 600.0  # a source of guard grade 1 pays this per tau squared of distance from the anchor
 
 
@@ -138,7 +141,9 @@ def _level(
     anchor = _anchors(keep, ty, tx, drift)
     ys, xs = np.nonzero(keep)
     short = float(min(np.ptp(ys), np.ptp(xs)) + 1)
-    tau = max(2.0, TAU * short)
+    # A thin ring round a large kept image may take its sources from further in: the subject
+    # is further away there, in proportion.
+    tau = max(2.0, TAU * short * float(np.clip(keep.mean() / QUARTER, 1.0, SHALLOW)))
     field = np.zeros((len(ty), 2), np.int32)
     cost = np.zeros(len(ty), np.float32)
     settled = coarser is not None and len(coarser.nnf) > 0
@@ -179,7 +184,7 @@ class _Search:
         tau_guard = max(float(r), TAU_GUARD * short)
         band = max(float(r + 1), BAND * short)
         self.prm = np.array(
-            [tau * tau, PRIOR, tau_guard * tau_guard, REUSE, GUIDE, band, DEEP, DISTINCT],
+            [tau * tau, PRIOR, tau_guard * tau_guard, REUSE, GUIDE, band, DEEP, DISTINCT, COHERE],
             np.float32,
         )
         self.r, self.reach = r, reach
