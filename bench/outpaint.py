@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from bench import outpaint_cases as cases
@@ -201,22 +202,41 @@ def chain(size: int, sheet: Path, steps: int = 4) -> None:
     engine = ClassicEngine()
     names, _ = cases.available(cases.CHAIN)
     rows: list[tuple[str, list[cases.Image]]] = []
-    print(f"\nchain: {steps} zoom-outs of 2x at S={size}, SWD of each step's new area")
+    print(
+        f"\nchain: {steps} zoom-outs of 2x at S={size}, SWD of each step's new area; beside "
+        "it, the photo itself at that step's scale (shrunk 2^step times, mirror-tiled)"
+    )
     for name in names:
         truth = cases.truth(name, size)
         _, keep, _ = cases.zoom_canvas(truth, 2)
         image = truth
-        frames, swds = [truth], []
-        for _ in range(steps):
+        frames, swds, scaled = [truth], [], []
+        for k in range(1, steps + 1):
             step = zoom_out(image, 2)
             image = engine.fill(step, "", SEEDS[:1], noop)[0]
             frames.append(image)
             swds.append(metrics.swd(image, truth, ~keep))
+            scaled.append(metrics.swd(at_scale(truth, 2**k), truth, ~keep))
         print(f"{name:<12} " + " ".join(f"{v:6.2f}" for v in swds)
-              + f"   step {steps} / step 1 = {swds[-1] / swds[0]:.2f}")  # fmt: skip
+              + f"   step {steps} / step 1 = {swds[-1] / swds[0]:.2f}; the photo at scale: "
+              + " ".join(f"{v:6.2f}" for v in scaled)
+              + f", {scaled[-1] / scaled[0]:.2f}")  # fmt: skip
         rows.append((name, frames))
     contact_sheet(rows, ["truth"] + [f"step {i + 1}" for i in range(steps)], sheet)
     print(f"chain sheet: {sheet}")
+
+
+def at_scale(photo: cases.Image, factor: int) -> cases.Image:
+    """The photo shrunk `factor` times and mirror-tiled back to its size: what a zoom-out that
+    continued the scene at its true scale would show, statistically (a chain's step k shows
+    the photo 2^k times smaller)."""
+    height, width = photo.shape[:2]
+    small = cv2.resize(photo, (max(1, width // factor), max(1, height // factor)),
+                       interpolation=cv2.INTER_AREA)  # fmt: skip
+    tile = np.concatenate([small, small[:, ::-1]], axis=1)
+    tile = np.concatenate([tile, tile[::-1]], axis=0)
+    reps = (-(-height // tile.shape[0]), -(-width // tile.shape[1]), 1)
+    return np.ascontiguousarray(np.tile(tile, reps)[:height, :width])
 
 
 def override(assignment: str) -> None:
