@@ -10,10 +10,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from outframe.engines.classic.detail import restore_detail
-from outframe.engines.classic.guide import stretch_guide
+from outframe.engines.classic.guide import enclosed, stretch_guide
 from outframe.engines.classic.noise import fbm
 from outframe.engines.classic.pullpush import pull_push, wide_blur
-from outframe.engines.classic.subject import faces, salient
+from outframe.engines.classic.subject import faces, faces_in, salient
 from outframe.engines.classic.synth import synthesize
 from outframe.engines.classic.texture import subject_weight
 from outframe.imaging.canvas import Canvas
@@ -27,6 +27,8 @@ RAMP = 0.5  # distance over which the guide takes them over, as a fraction of th
 SEAM = 6.0  # reach of the seam correction from the kept border, in pixels
 ALONG = 3.0  # the seam correction's smoothing along the border, in pixels (0: none)
 NOISE = 14.0  # texture amplitude, in 8-bit levels, when nothing is known to copy from
+RETRIES = 2  # a candidate showing a face in its new area is made again up to this many times
+RESEED = 7919  # ... each time from its seed plus this
 DRIFT = 8.0  # seeded brightness drift of the guide away from the border, in 8-bit levels
 
 
@@ -49,12 +51,17 @@ class Filler:
             self.guarded = np.maximum(self.guarded, salient(canvas.pixels, self.keep))
         height, width = self.keep.shape
         self.sigma = max(1.0, LOW * max(height, width))
-        self.guide = stretch_guide(self.pixels, self.keep)
+        self.guide = stretch_guide(self.pixels, self.keep, self.guarded)
         # A flat image stays flat: the drift is as strong as the kept image's own variation.
         self.drift = DRIFT * min(1.0, float(self.pixels[self.keep].std(axis=0).mean()) / DRIFT)
         dist = cv2.distanceTransform(self.hole.astype(np.uint8), cv2.DIST_L2, 5)
         ramp_px = max(1.0, RAMP * float(dist.max()))
-        self.ramp = np.clip(dist / ramp_px, 0, 1)[..., None].astype(np.float32)
+        ramp = np.clip(dist / ramp_px, 0, 1)
+        # An enclosed hole's guide is the smooth blend of its surroundings: its low frequencies
+        # are the best there is everywhere in it (the pieces' own are blotches of sky or wall
+        # from different heights).
+        ramp[enclosed(self.hole)] = 1.0
+        self.ramp = ramp[..., None].astype(np.float32)
         self.fade = np.exp(-dist / SEAM)[..., None].astype(np.float32)
 
     def candidate(self, seed: int) -> RGB:
@@ -62,6 +69,15 @@ class Filler:
             return self.canvas.pixels.copy()
         if not self.keep.any():
             return self._texture_only(np.random.default_rng(seed))
+        # Pieces of a crowd or a pattern can come together as a face no guard foresaw: such a
+        # candidate is made again from another seed derived from its own (still deterministic).
+        for attempt in range(RETRIES + 1):
+            out = self._synthesized(seed + attempt * RESEED)
+            if faces_in(out, self.hole) == 0:
+                break
+        return out
+
+    def _synthesized(self, seed: int) -> RGB:
         rng = np.random.default_rng(seed)
         height, width = self.keep.shape
         # Each seed's layout drifts a little from the guide's away from the border (as two

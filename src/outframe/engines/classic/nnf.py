@@ -339,9 +339,12 @@ def vote(
 
 
 @kernel
-def vote_best(img: Any, ty: Any, tx: Any, nnf: Any, cost: Any, hole: Any, r: int, out: Any) -> None:
+def vote_best(
+    img: Any, ty: Any, tx: Any, nnf: Any, cost: Any, hole: Any, r: int, out: Any, src: Any
+) -> None:
     """Each hole pixel becomes what the lowest-cost window covering it proposes: no averaging,
-    so the finest level keeps its sources' full sharpness."""
+    so the finest level keeps its sources' full sharpness. `src` gets the source pixel each
+    hole pixel was copied from."""
     height, width, channels = img.shape
     best = np.full((height, width), INF, np.float32)
     for i in range(ty.shape[0]):
@@ -356,6 +359,8 @@ def vote_best(img: Any, ty: Any, tx: Any, nnf: Any, cost: Any, hole: Any, r: int
                 if x < 0 or x >= width or not hole[y, x] or c >= best[y, x]:
                     continue
                 best[y, x] = c
+                src[y, x, 0] = sy + dy
+                src[y, x, 1] = sx + dx
                 for ch in range(channels):
                     out[y, x, ch] = img[sy + dy, sx + dx, ch]
 

@@ -61,6 +61,21 @@ def faces(pixels: NDArray[np.uint8], keep: Mask) -> tuple[Mask, Mask]:
     return core & keep, grown & keep & ~core
 
 
+def faces_in(pixels: NDArray[np.uint8], region: Mask) -> int:
+    """How many faces the detector finds with at least half their box in `region` (the image
+    looked at twice its size below 800 px, so that faces of 40 px count)."""
+    upsample = 1 if min(pixels.shape[:2]) < 800 else 0
+    with _lock:  # in colour: the detector takes each pixel's strongest channel's gradient
+        found = _face_detector()(np.ascontiguousarray(pixels), upsample)
+    count = 0
+    for box in found:
+        y0, y1 = max(0, box.top()), min(region.shape[0], box.bottom())
+        x0, x1 = max(0, box.left()), min(region.shape[1], box.right())
+        if y1 > y0 and x1 > x0 and region[y0:y1, x0:x1].mean() >= 0.5:
+            count += 1
+    return count
+
+
 def salient(pixels: NDArray[np.uint8], keep: Mask) -> Float:
     """The kept image's distinct parts (context-aware saliency, Goferman et al. 2010), graded:
     pieces whose nearest look-alikes elsewhere in the image are far, such as eyes, a mouth, a

@@ -18,6 +18,7 @@ from outframe.engines.classic import nnf
 from outframe.engines.classic.layout import nearest_kept
 from outframe.engines.classic.noise import fbm
 from outframe.engines.classic.pullpush import pull_push
+from outframe.engines.classic.stitch import stitch
 
 Float = NDArray[np.float32]
 Mask = NDArray[np.bool_]
@@ -33,6 +34,7 @@ FINEST_ITERATIONS = 0  # rounds at the finest level, which starts from the field
 # time and changed no figure of the bench beyond its noise)
 FINE_REACH = 16  # levels of 256 px and more search only this far around each source
 BEST_VOTE = True  # the finest level's last round takes each pixel from its best window
+STITCH = True  # ... and its pieces are stitched together (stitch.py)
 SHARP = 0.3  # voting weight scale, as a fraction of the median patch cost (smaller: sharper)
 TAU = 0.1  # the prior's free radius, as a fraction of the kept image's short side
 PRIOR = 600.0  # cost of a source at sqrt(2) tau from its anchor (mean squared 8-bit levels)
@@ -168,10 +170,14 @@ def _level(
                 sigma2 = max(1.0, SHARP * float(np.median(cost)))
                 nnf.vote(img, ty, tx, field, cost, hole, r, sigma2, img)
     if finest and BEST_VOTE:
-        # No averaging at the very end: the result keeps its sources' full sharpness.
+        # No averaging at the very end: the result keeps its sources' full sharpness; the
+        # pieces are then stitched together in the gradient domain (stitch.py).
         if rounds == 0:
             nnf.costs(img, ty, tx, field, r, cost)
-        nnf.vote_best(img, ty, tx, field, cost, hole, r, img)
+        src = np.zeros((height, width, 2), np.int32)
+        nnf.vote_best(img, ty, tx, field, cost, hole, r, img, src)
+        if STITCH:
+            img = stitch(img, hole, src)
     return img, Field(ty, tx, tid, field)
 
 
