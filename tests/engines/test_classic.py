@@ -287,3 +287,84 @@ def test_a_face_filling_the_kept_image_leaves_the_rest_as_sources() -> None:
     detail = np.abs(cv2.Laplacian(cv2.cvtColor(out, cv2.COLOR_RGB2GRAY), cv2.CV_32F))
     deep = cv2.erode((~canvas.keep).astype(np.uint8), np.ones((15, 15), np.uint8)) > 0
     assert detail[deep].mean() > 0.3 * detail[canvas.keep].mean()
+
+
+def test_stitching_takes_away_a_brightness_step_between_pieces() -> None:
+    """Two halves of a hole copied from bits of a sky 20 levels apart: stitched, the step
+    between them and against the kept border is gone, and each half keeps its own texture."""
+    from outframe.engines.classic.stitch import stitch
+
+    rng = np.random.default_rng(0)
+    height, width = 40, 60
+    sky = np.linspace(90, 130, height, dtype=np.float32)[:, None, None].repeat(width, 1)
+    sky = (sky + rng.normal(0, 2, (height, width, 1))).repeat(3, 2).astype(np.float32)
+    hole = np.zeros((height, width), bool)
+    hole[15:25, 20:40] = True
+    src = np.zeros((height, width, 2), np.int32)
+    img = sky.copy()
+    ys, xs = np.nonzero(hole)
+    # The left half from 10 rows higher (darker), the right half from 10 rows lower.
+    dy = np.where(xs < 30, -10, 10)
+    src[ys, xs, 0], src[ys, xs, 1] = ys + dy, xs
+    img[ys, xs] = sky[ys + dy, xs]
+    out = stitch(img, hole, src)
+    step_before = abs(float(img[15:25, 29].mean() - img[15:25, 30].mean()))
+    step_after = abs(float(out[15:25, 29].mean() - out[15:25, 30].mean()))
+    assert step_before > 15 and step_after < 0.3 * step_before
+    assert np.abs(out[hole].mean() - sky[hole].mean()) < 3
+    assert np.array_equal(out[~hole], img[~hole])
+    # A constant shift per piece: the texture inside each half is untouched.
+    left = hole & (np.arange(width) < 30)[None, :]
+    assert np.allclose(np.diff(out[left].reshape(10, 10, 3), axis=1),
+                       np.diff(img[left].reshape(10, 10, 3), axis=1), atol=1e-3)  # fmt: skip
+
+
+def test_an_enclosed_hole_takes_its_background_not_the_subject_beside_it() -> None:
+    """A hole in a brown table with a white cup along its left side: the hole's layout is the
+    table's brown, not the cup's white stretched across a third of it."""
+    from outframe.engines.classic.guide import stretch_guide
+
+    image = np.zeros((80, 80, 3), np.float32)
+    image[:] = (150, 90, 50)
+    image[:, :30] = (245, 245, 240)  # the cup
+    keep = np.ones((80, 80), bool)
+    keep[20:60, 30:60] = False
+    guarded = np.zeros((80, 80), np.float32)
+    guarded[:, :30] = 1.0
+    guide = stretch_guide(image, keep, guarded)
+    assert np.abs(guide[~keep].mean(0) - (150, 90, 50)).max() < 20
+    assert np.array_equal(guide[keep], image[keep])
+
+
+def test_a_candidate_with_a_face_in_its_new_area_is_made_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Where the detector sees a face in a candidate's new area, the candidate is made again
+    from a seed derived from its own: a different result, the same on every run."""
+    from outframe.engines.classic import fill
+
+    canvas = zoom_out(photo(48, 48), 2)
+    plain = ENGINE.fill(canvas, "", [1], noop)[0]
+    seen: list[int] = []
+
+    def first_has_a_face(pixels: np.ndarray, region: np.ndarray) -> int:  # type: ignore[type-arg]
+        seen.append(1)
+        return 1 if len(seen) % 2 == 1 else 0
+
+    monkeypatch.setattr(fill, "faces_in", first_has_a_face)
+    again = [ENGINE.fill(canvas, "", [1], noop)[0] for _ in range(2)]
+    assert len(seen) == 4
+    assert not np.array_equal(again[0], plain)
+    assert np.array_equal(again[0], again[1])
+    assert np.array_equal(again[0][canvas.keep], canvas.pixels[canvas.keep])
+
+
+def test_faces_in_counts_only_faces_in_the_region() -> None:
+    from skimage import data
+
+    from outframe.engines.classic.subject import faces_in
+
+    portrait = np.ascontiguousarray(data.astronaut()[:256, 64:320])
+    region = np.zeros(portrait.shape[:2], bool)
+    assert faces_in(portrait, region) == 0
+    assert faces_in(portrait, ~region) == 1
