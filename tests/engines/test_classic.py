@@ -319,23 +319,6 @@ def test_stitching_takes_away_a_brightness_step_between_pieces() -> None:
                        np.diff(img[left].reshape(10, 10, 3), axis=1), atol=1e-3)  # fmt: skip
 
 
-def test_an_enclosed_hole_takes_its_background_not_the_subject_beside_it() -> None:
-    """A hole in a brown table with a white cup along its left side: the hole's layout is the
-    table's brown, not the cup's white stretched across a third of it."""
-    from outframe.engines.classic.guide import stretch_guide
-
-    image = np.zeros((80, 80, 3), np.float32)
-    image[:] = (150, 90, 50)
-    image[:, :30] = (245, 245, 240)  # the cup
-    keep = np.ones((80, 80), bool)
-    keep[20:60, 30:60] = False
-    guarded = np.zeros((80, 80), np.float32)
-    guarded[:, :30] = 1.0
-    guide = stretch_guide(image, keep, guarded)
-    assert np.abs(guide[~keep].mean(0) - (150, 90, 50)).max() < 20
-    assert np.array_equal(guide[keep], image[keep])
-
-
 def test_a_candidate_with_a_face_in_its_new_area_is_made_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

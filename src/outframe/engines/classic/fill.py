@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from outframe.engines.classic.detail import restore_detail
-from outframe.engines.classic.guide import enclosed, stretch_guide
+from outframe.engines.classic.guide import stretch_guide
 from outframe.engines.classic.noise import fbm
 from outframe.engines.classic.pullpush import pull_push, wide_blur
 from outframe.engines.classic.subject import faces, faces_in, salient
@@ -51,17 +51,12 @@ class Filler:
             self.guarded = np.maximum(self.guarded, salient(canvas.pixels, self.keep))
         height, width = self.keep.shape
         self.sigma = max(1.0, LOW * max(height, width))
-        self.guide = stretch_guide(self.pixels, self.keep, self.guarded)
+        self.guide = stretch_guide(self.pixels, self.keep)
         # A flat image stays flat: the drift is as strong as the kept image's own variation.
         self.drift = DRIFT * min(1.0, float(self.pixels[self.keep].std(axis=0).mean()) / DRIFT)
         dist = cv2.distanceTransform(self.hole.astype(np.uint8), cv2.DIST_L2, 5)
         ramp_px = max(1.0, RAMP * float(dist.max()))
-        ramp = np.clip(dist / ramp_px, 0, 1)
-        # An enclosed hole's guide is the smooth blend of its surroundings: its low frequencies
-        # are the best there is everywhere in it (the pieces' own are blotches of sky or wall
-        # from different heights).
-        ramp[enclosed(self.hole)] = 1.0
-        self.ramp = ramp[..., None].astype(np.float32)
+        self.ramp = np.clip(dist / ramp_px, 0, 1)[..., None].astype(np.float32)
         self.fade = np.exp(-dist / SEAM)[..., None].astype(np.float32)
 
     def candidate(self, seed: int) -> RGB:

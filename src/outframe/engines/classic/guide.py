@@ -1,10 +1,7 @@
 """The layout of a hole: the colours of the kept image's outer band carried straight out, more
 and more smoothed along the border with depth. Every new pixel takes the colours of the part of
 the image it continues (sky above the sky, floor below the floor), never an average of the
-image's middle, and deep areas keep their region's colour instead of fading to grey. A hole that
-the kept image encloses (an inpaint) is different: it lies among its surroundings, and takes the
-smooth blend of all of them (pull-push from the kept pixels round it), so that one side's colour
-is not stretched across it."""
+image's middle, and deep areas keep their region's colour instead of fading to grey."""
 
 from __future__ import annotations
 
@@ -13,7 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from outframe.engines.classic.layout import nearest_kept
-from outframe.engines.classic.pullpush import pull_push, wide_blur
+from outframe.engines.classic.pullpush import wide_blur
 
 Float = NDArray[np.float32]
 Mask = NDArray[np.bool_]
@@ -24,15 +21,9 @@ EASE = 0.5  # ... which grows in over this fraction of the hole's depth
 SIDE = 256  # a larger canvas's guide is made at this long side
 
 
-def stretch_guide(
-    pixels: Float, keep: Mask, guarded: Float | None = None, spread: float = SPREAD
-) -> Float:
+def stretch_guide(pixels: Float, keep: Mask, spread: float = SPREAD) -> Float:
     """The hole filled with the kept band's colours at each pixel's nearest kept pixel,
-    blurred over about `spread` times the pixel's depth (kept pixels: unchanged). An enclosed
-    hole blends the kept pixels round it instead, the `guarded` ones (the subject, graded 0 to
-    1) the less the higher their grade."""
-    if guarded is None:
-        guarded = np.zeros(keep.shape, np.float32)
+    blurred over about `spread` times the pixel's depth (kept pixels: unchanged)."""
     height, width = keep.shape
     factor = max(height, width) / SIDE
     if factor > 1.5:
@@ -41,45 +32,16 @@ def stretch_guide(
         small_keep = cv2.resize(keep.astype(np.float32), size, interpolation=cv2.INTER_AREA)
         premult = cv2.resize(pixels * keep[..., None], size, interpolation=cv2.INTER_AREA)
         small = premult / np.maximum(small_keep, 1e-6)[..., None]
-        small_guarded = cv2.resize(guarded, size, interpolation=cv2.INTER_AREA)
-        guide = _stretch(np.asarray(small, np.float32), small_keep > 0.5, small_guarded, spread)
+        guide = _stretch(np.asarray(small, np.float32), small_keep > 0.5, spread)
         big = cv2.resize(guide, (width, height), interpolation=cv2.INTER_LINEAR)
         return np.where(keep[..., None], pixels, big).astype(np.float32)
-    return _stretch(pixels, keep, guarded, spread)
+    return _stretch(pixels, keep, spread)
 
 
-def _stretch(pixels: Float, keep: Mask, guarded: Float, spread: float) -> Float:
+def _stretch(pixels: Float, keep: Mask, spread: float) -> Float:
     hole = ~keep
     if not hole.any() or not keep.any():
         return pixels.copy()
-    out = _carry_out(pixels, keep, spread)
-    inner = enclosed(hole)
-    if inner.any():
-        ys, xs = np.nonzero(keep)
-        short = float(min(np.ptp(ys), np.ptp(xs)) + 1)
-        # The kept pixels round the hole (their distance to it, not to the canvas's edge).
-        around = keep & (cv2.distanceTransform(keep.astype(np.uint8), cv2.DIST_L2, 5) <= max(
-            2.0, BAND * short))  # fmt: skip
-        # The subject next to the hole is continued by the synthesis where it crosses; the
-        # hole's colours are its background's.
-        weight = around * (1 - np.clip(guarded, 0, 1))
-        if weight.sum() < 0.1 * around.sum():
-            weight = around.astype(np.float32)
-        blend = pull_push(pixels, np.asarray(weight, np.float32))
-        out[inner] = blend[inner]
-    return out
-
-
-def enclosed(hole: Mask) -> Mask:
-    """The parts of the hole that do not reach the canvas's edge."""
-    count, labels = cv2.connectedComponents(hole.astype(np.uint8), connectivity=8)
-    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
-    inner = np.setdiff1d(np.arange(1, count), edge)
-    return np.isin(labels, inner) & hole
-
-
-def _carry_out(pixels: Float, keep: Mask, spread: float) -> Float:
-    hole = ~keep
     width = keep.shape[1]
     ys, xs = np.nonzero(keep)
     short = float(min(np.ptp(ys), np.ptp(xs)) + 1)
