@@ -135,11 +135,14 @@ def _coherent(tid: Any, nnf: Any, y: int, x: int, sy: int, sx: int) -> int:
 @kernel
 def _offer(
     img: Any, y: int, x: int, cy: int, cx: int, ay: int, ax: int, guarded: Any, occ: Any,
-    worn: Any, guide: Any, low: Any, inward: Any, prm: Any, r: int, best: float,
+    worn: Any, guide: Any, low: Any, inward: Any, prm: Any, r: int, best: float, tid: Any,
+    nnf: Any,
 ) -> tuple[float, float]:  # fmt: skip
-    """Source (cy, cx)'s whole cost for target (y, x) and its patch cost alone, or more than
-    `best` where it cannot beat it (the patch comparison stops early)."""
+    """Source (cy, cx)'s whole cost for target (y, x), less its coherence discount, and its
+    patch cost alone, or more than `best` where it cannot beat it (the patch comparison stops
+    early)."""
     e = _extra(y, x, cy, cx, ay, ax, guarded, occ, worn, guide, low, inward, prm)
+    e -= prm[8] * _coherent(tid, nnf, y, x, cy, cx)
     if e >= best:
         return INF, INF
     patch = patch_cost(img, y, x, cy, cx, r, best - e)
@@ -208,7 +211,6 @@ def search(
     height, width = ok.shape
     n = ty.shape[0]
     tau = int(np.sqrt(prm[0])) + 1
-    kappa = prm[8]
     step = -1 if reverse else 1
     occ[:, :] = 0
     for i in range(n):
@@ -221,7 +223,7 @@ def search(
         occ[by, bx] -= 1
         patch = patch_cost(img, y, x, by, bx, r, INF)
         best = patch + _extra(y, x, by, bx, ay, ax, guarded, occ, worn, guide, low, inward, prm)
-        best -= kappa * _coherent(tid, nnf, y, x, by, bx)
+        best -= prm[8] * _coherent(tid, nnf, y, x, by, bx)
         for q in range(2):
             ny = y - step if q == 0 else y
             nx = x if q == 0 else x - step
@@ -236,26 +238,10 @@ def search(
                 continue
             if cy == by and cx == bx:
                 continue
-            bonus = kappa * _coherent(tid, nnf, y, x, cy, cx)
             c, pc = _offer(
-                img,
-                y,
-                x,
-                cy,
-                cx,
-                ay,
-                ax,
-                guarded,
-                occ,
-                worn,
-                guide,
-                low,
-                inward,
-                prm,
-                r,
-                best + bonus,
-            )
-            c -= bonus
+                img, y, x, cy, cx, ay, ax, guarded, occ, worn, guide, low, inward, prm, r, best,
+                tid, nnf,
+            )  # fmt: skip
             if c < best:
                 best, patch, by, bx = c, pc, cy, cx
         radius = reach
@@ -265,34 +251,17 @@ def search(
             radius //= 2
             if not ok[cy, cx]:
                 continue
-            bonus = kappa * _coherent(tid, nnf, y, x, cy, cx)
             c, pc = _offer(
-                img,
-                y,
-                x,
-                cy,
-                cx,
-                ay,
-                ax,
-                guarded,
-                occ,
-                worn,
-                guide,
-                low,
-                inward,
-                prm,
-                r,
-                best + bonus,
-            )
-            c -= bonus
+                img, y, x, cy, cx, ay, ax, guarded, occ, worn, guide, low, inward, prm, r, best,
+                tid, nnf,
+            )  # fmt: skip
             if c < best:
                 best, patch, by, bx = c, pc, cy, cx
         cy, cx = _random_source(state, ay, ax, tau, ok, sources)
-        bonus = kappa * _coherent(tid, nnf, y, x, cy, cx)
         c, pc = _offer(
-            img, y, x, cy, cx, ay, ax, guarded, occ, worn, guide, low, inward, prm, r, best + bonus
-        )
-        c -= bonus
+            img, y, x, cy, cx, ay, ax, guarded, occ, worn, guide, low, inward, prm, r, best,
+            tid, nnf,
+        )  # fmt: skip
         if c < best:
             best, patch, by, bx = c, pc, cy, cx
         nnf[i, 0] = by
