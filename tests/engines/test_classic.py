@@ -11,6 +11,8 @@ from bench.outpaint_metrics import diversity, lowfreq_psnr, swd
 
 from outframe.engines.classic import ClassicEngine
 from outframe.engines.classic.blend import blend_pieces
+from outframe.engines.classic.guide import stretch_guide
+from outframe.engines.classic.synth import FACE_DEPTH, synthesize
 from outframe.engines.classic.texture import subject_weight
 from outframe.imaging.canvas import PAN_DIRECTIONS, Canvas, pan, repaint, zoom_out
 
@@ -351,3 +353,23 @@ def test_faces_in_counts_only_faces_in_the_region() -> None:
     region = np.zeros(portrait.shape[:2], bool)
     assert faces_in(portrait, region) == 0
     assert faces_in(portrait, ~region) == 1
+
+
+@pytest.mark.parametrize(("grade", "continued"), [(1.0, True), (2.0, False)])
+def test_the_band_round_a_face_goes_only_a_little_way_out(grade: float, continued: bool) -> None:
+    """A red cap crosses the kept border. As subject (grade 1) it goes on straight out; as the
+    band round a face (grade 2: hair, a cap) it ends a few pixels out, no tower of cap pieces."""
+    rng = np.random.default_rng(3)
+    noise = cv2.GaussianBlur(rng.normal(0, 1, (128, 128)).astype(np.float32), (0, 0), 1.5)
+    pixels = np.repeat((100 + 12 * noise / noise.std())[..., None], 3, axis=2).astype(np.float32)
+    keep = np.zeros((128, 128), bool)
+    keep[64:] = True  # the hole is the top half, 64 px deep
+    pixels[64:96, 48:80] = (230, 40, 40)
+    guarded = np.zeros((128, 128), np.float32)
+    guarded[64:96, 48:80] = grade
+    excluded = np.zeros_like(keep)
+    out = synthesize(pixels, stretch_guide(pixels, keep), keep, excluded, guarded, seed=1)
+    red = (out[..., 0] > 170) & (out[..., 1] < 90)
+    far = 64 - int(FACE_DEPTH * 64) - 8  # rows above this lie past the band's reach
+    assert bool(red[:far].any()) is continued
+    np.testing.assert_array_equal(out[keep], pixels[keep])

@@ -29,6 +29,7 @@ ALONG = 3.0  # the seam correction's smoothing along the border, in pixels (0: n
 NOISE = 14.0  # texture amplitude, in 8-bit levels, when nothing is known to copy from
 RETRIES = 2  # a candidate showing a face in its new area is made again up to this many times
 RESEED = 7919  # ... each time from its seed plus this
+FACE_SHARE = 0.5  # the band round faces goes only a little way out while at most this share
 DRIFT = 8.0  # seeded brightness drift of the guide away from the border, in 8-bit levels
 
 
@@ -42,11 +43,13 @@ class Filler:
         self.pixels = canvas.pixels.astype(np.float32)
         if not self.hole.any() or not self.keep.any():
             return
-        # Faces are never sources; the hair and neck around them only straight out.
+        # Faces are never sources; the hair and neck around them only straight out, and only
+        # a little way (grade 2, synth.py), unless they are most of what is kept.
         self.excluded, around = faces(canvas.pixels, self.keep)
+        band_grade = 2.0 if around.sum() <= FACE_SHARE * self.keep.sum() else 1.0
         # On a stationary texture (a star field, a tissue slide) nothing else is a subject.
         stationary = subject_weight(canvas.pixels, self.keep) < 0.5
-        self.guarded = around.astype(np.float32)
+        self.guarded = band_grade * around.astype(np.float32)
         if not stationary:
             self.guarded = np.maximum(self.guarded, salient(canvas.pixels, self.keep))
         height, width = self.keep.shape

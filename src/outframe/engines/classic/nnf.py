@@ -20,7 +20,9 @@ is the mean squared difference of their windows plus these terms:
 only within `tau_guard` of the target's anchor, so a subject that crosses the kept border is
 continued straight out from there, never cloned elsewhere; any source pays in proportion to its
 grade and its squared distance from the anchor, so the more distinct a piece, the nearer it
-stays to where it was.
+stays to where it was. Grade 2 (the hair, cap and neck round a face) is guarded as 1 and is
+also used only by targets at most `face_depth` into the hole: a cap cut by the border ends
+there instead of rising as a tower of cap pieces.
 
 Kernels are compiled once and cached on disk (numba `cache=True`); `warm_up` compiles them where
 the engine starts, so no request waits for it. They release the GIL, so candidates run side by
@@ -94,14 +96,19 @@ def _extra(
     guide: Any, low: Any, inward: Any, prm: Any,
 ) -> float:  # fmt: skip
     """The prior's, the guide's and the reuse penalty's share of a source's cost (INF: not
-    allowed)."""
+    allowed). `inward` is the signed distance to the kept border: a source's depth inside the
+    kept image, a target's depth in the hole as a negative number."""
     tau2, lam_s, tau_guard2, lam_r, lam_g = prm[0], prm[1], prm[2], prm[3], prm[4]
-    band, lam_b, lam_d = prm[5], prm[6], prm[7]
+    band, lam_b, lam_d, face_depth = prm[5], prm[6], prm[7], prm[9]
     d2 = float((sy - ay) * (sy - ay) + (sx - ax) * (sx - ax))
     g = guarded[sy, sx]
     if g >= 1.0 and d2 > tau_guard2:
         return INF
-    extra = lam_r * occ[sy, sx] * worn[sy, sx] + lam_d * g * d2 / tau2
+    # The band round a face (grade 2) goes on only a little way out: hair or a cap ends, it
+    # is no tower.
+    if g > 1.0 and -inward[ty, tx] > face_depth:
+        return INF
+    extra = lam_r * occ[sy, sx] * worn[sy, sx] + lam_d * min(g, 1.0) * d2 / tau2
     if d2 > tau2:
         extra += lam_s * (d2 - tau2) / tau2
     if inward[sy, sx] > band:

@@ -41,6 +41,7 @@ PRIOR = 600.0  # cost of a source at sqrt(2) tau from its anchor (mean squared 8
 QUARTER = 0.25  # ... times the kept image's share of the canvas over this (a 2x zoom-out's) ...
 SHALLOW = 2.0  # ... up to this many times
 TAU_GUARD = 0.08  # how far from its anchor a guarded (subject) source may be, same unit as TAU
+FACE_DEPTH = 0.12  # ... and, for the band round a face (grade 2), how deep its target may be
 REUSE = 80.0  # cost per target already using the same source pixel, for a textured one ...
 WORN = 8.0  # ... whose window's grey standard deviation is this (less: less, down to 1/20)
 WARP = 0.5  # seeded sideways drift of a target's anchor, as a fraction of its depth ...
@@ -101,7 +102,7 @@ def synthesize(
     """The hole of `pixels` (where `keep` is False) filled from the kept pixels' patches, their
     mean colours following `guide`; kept pixels are returned as they are. `excluded` pixels are
     never read; `guarded` ones (graded 0 to 1) stay the nearer to the target's nearest kept
-    pixel, the higher their grade (1: only next to it)."""
+    pixel, the higher their grade (1: only next to it; 2: also only a little way out)."""
     levels = pyramid(pixels, guide, keep, excluded, guarded)
     state = np.array([(seed * 0x9E3779B97F4A7C15 | 1) & 0xFFFFFFFFFFFFFFFF], np.uint64)
     rng = np.random.default_rng(seed)
@@ -189,15 +190,23 @@ class _Search:
         keep = level.keep
         tau_guard = max(float(r), TAU_GUARD * short)
         band = max(float(r + 1), BAND * short)
+        face_depth = max(float(r), FACE_DEPTH * short)
         self.prm = np.array(
-            [tau * tau, PRIOR, tau_guard * tau_guard, REUSE, GUIDE, band, DEEP, DISTINCT, COHERE],
+            [tau * tau, PRIOR, tau_guard * tau_guard, REUSE, GUIDE, band, DEEP, DISTINCT, COHERE,
+             face_depth],
             np.float32,
-        )
+        )  # fmt: skip
         self.r, self.reach = r, reach
-        self.inward = cv2.distanceTransform(keep.astype(np.uint8), cv2.DIST_L2, 5)
+        # Signed: depth inside the kept image, and in the hole as a negative number.
+        self.inward = cv2.distanceTransform(keep.astype(np.uint8), cv2.DIST_L2, 5) - (
+            cv2.distanceTransform((~keep).astype(np.uint8), cv2.DIST_L2, 5)
+        )
         self.low = np.asarray(cv2.blur(level.pixels, (2 * r + 1, 2 * r + 1)), np.float32)
         self.guide = np.where(keep[..., None], self.low, level.guide).astype(np.float32)
-        self.guarded = np.where(keep, level.guarded, 0).astype(np.float32)
+        guarded = np.where(keep, level.guarded, 0).astype(np.float32)
+        # A window that holds any of a face's band is that band's, wherever its centre lies.
+        around_face = cv2.dilate((guarded > 1.0).astype(np.uint8), np.ones((2 * r + 1,) * 2))
+        self.guarded = np.where(around_face > 0, 2.0, guarded).astype(np.float32)
         self.worn = _texture(level.pixels, r)
         self.occ = np.zeros(keep.shape, np.int32)
 
