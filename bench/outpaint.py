@@ -195,32 +195,36 @@ def job_timing(size: int, names: list[str], threads: int, use_patchmatch: bool) 
 
 def chain(size: int, sheet: Path, steps: int = 4) -> None:
     """Four 2x zoom-outs in a row, each from the first candidate of the one before (as a user
-    upsamples U1 and zooms again). Step 1 is scored against the truth as in the main table;
-    every step's new area is compared with the truth's own new area at step 1 (the scene's
-    surroundings, as far as the photo reaches), so a chain that drifts into smoke or copies
-    shows as a growing SWD."""
+    upsamples U1 and zooms again). Every step's new area is compared with the truth's own new
+    area at step 1 (the scene's surroundings, as far as the photo reaches), so a chain that
+    drifts into smoke or copies shows as a growing SWD. A true-scale continuation grows too
+    (step k shows the scene 2^k times smaller), so two more rows: the photo itself at each
+    step's scale scored the same way, and each step against the photo at its scale (drift
+    from what a continuation at the right scale would show)."""
     engine = ClassicEngine()
     names, _ = cases.available(cases.CHAIN)
     rows: list[tuple[str, list[cases.Image]]] = []
     print(
-        f"\nchain: {steps} zoom-outs of 2x at S={size}, SWD of each step's new area; beside "
-        "it, the photo itself at that step's scale (shrunk 2^step times, mirror-tiled)"
+        f"\nchain: {steps} zoom-outs of 2x at S={size}, SWD of each step's new area against "
+        "the truth's; below it the photo itself at that step's scale (shrunk 2^step times, "
+        "mirror-tiled) scored alike, and the step against that photo at scale"
     )
     for name in names:
         truth = cases.truth(name, size)
         _, keep, _ = cases.zoom_canvas(truth, 2)
         image = truth
-        frames, swds, scaled = [truth], [], []
+        frames, swds, scaled, drift = [truth], [], [], []
         for k in range(1, steps + 1):
             step = zoom_out(image, 2)
             image = engine.fill(step, "", SEEDS[:1], noop)[0]
             frames.append(image)
+            reference = at_scale(truth, 2**k)
             swds.append(metrics.swd(image, truth, ~keep))
-            scaled.append(metrics.swd(at_scale(truth, 2**k), truth, ~keep))
-        print(f"{name:<12} " + " ".join(f"{v:6.2f}" for v in swds)
-              + f"   step {steps} / step 1 = {swds[-1] / swds[0]:.2f}; the photo at scale: "
-              + " ".join(f"{v:6.2f}" for v in scaled)
-              + f", {scaled[-1] / scaled[0]:.2f}")  # fmt: skip
+            scaled.append(metrics.swd(reference, truth, ~keep))
+            drift.append(metrics.swd(image, reference, ~keep))
+        for label, values in (("", swds), ("photo at scale", scaled), ("vs it", drift)):
+            print(f"{label or name:>14} " + " ".join(f"{v:6.2f}" for v in values)
+                  + f"   step {steps} / step 1 = {values[-1] / values[0]:.2f}")  # fmt: skip
         rows.append((name, frames))
     contact_sheet(rows, ["truth"] + [f"step {i + 1}" for i in range(steps)], sheet)
     print(f"chain sheet: {sheet}")
