@@ -373,3 +373,25 @@ def test_the_band_round_a_face_goes_only_a_little_way_out(grade: float, continue
     far = 64 - int(FACE_DEPTH * 64) - 8  # rows above this lie past the band's reach
     assert bool(red[:far].any()) is continued
     np.testing.assert_array_equal(out[keep], pixels[keep])
+
+
+def test_a_face_band_that_is_most_of_the_kept_image_still_fills(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Where the band round a face is most of the kept image (a tight portrait), forbidding it
+    deep in the hole would leave the coarse levels nothing to copy (a mosaic of random blocks):
+    it is then guarded as the subject only, and the fill still beats edge replication."""
+    from outframe.engines.classic import fill
+
+    def band_everywhere(pixels: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[type-arg]
+        ys, _ = np.nonzero(keep)
+        band = keep.copy()
+        band[: ys.min() + (ys.max() - ys.min()) // 8] = False  # all but the top eighth
+        return np.zeros_like(keep), band
+
+    monkeypatch.setattr(fill, "faces", band_everywhere)
+    image = truth("coffee", 192)
+    canvas, keep, box = zoom_canvas(image, 2)
+    baseline = swd(replicate(canvas, keep, box), image, ~keep)
+    for out in ENGINE.fill(Canvas(canvas, keep), "", [1, 2], noop):
+        assert swd(out, image, ~keep) < baseline
