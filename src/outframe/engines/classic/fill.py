@@ -29,7 +29,7 @@ ALONG = 3.0  # the seam correction's smoothing along the border, in pixels (0: n
 NOISE = 14.0  # texture amplitude, in 8-bit levels, when nothing is known to copy from
 RETRIES = 2  # a candidate showing a face in its new area is made again up to this many times
 RESEED = 7919  # ... each time from its seed plus this
-FACE_SHARE = 0.5  # the band round faces goes only a little way out while at most this share
+FACE_SHARE = 0.5  # the face band ends a little way out while at most this share of what is kept
 DRIFT = 8.0  # seeded brightness drift of the guide away from the border, in 8-bit levels
 
 
