@@ -27,6 +27,14 @@ def photo(height: int = 64, width: int = 64) -> np.ndarray:  # type: ignore[type
     return ENGINE.generate("a photo", width, height, [7], noop)[0]
 
 
+def grey_texture(side: int, seed: int, mean: float, amplitude: float, blur: float) -> np.ndarray:  # type: ignore[type-arg]
+    """A seeded square of blurred noise, grey in three channels (8-bit)."""
+    rng = np.random.default_rng(seed)
+    noise = cv2.GaussianBlur(rng.normal(0, 1, (side, side)).astype(np.float32), (0, 0), blur)
+    grey = np.clip(mean + amplitude * noise / noise.std(), 0, 255).astype(np.uint8)
+    return np.repeat(grey[..., None], 3, axis=2)
+
+
 def test_generate_is_seeded_and_varied() -> None:
     a = ENGINE.generate("a lake", 96, 64, [1, 2, 3, 4], noop)
     b = ENGINE.generate("a lake", 96, 64, [1, 2, 3, 4], noop)
@@ -205,10 +213,7 @@ def test_subject_weight_tells_texture_from_subject() -> None:
 def test_a_subject_on_a_plain_background_does_not_reappear() -> None:
     """A bright disc in the middle of a textured grey background: the new area is made of the
     background, with nothing of the disc's colour (the subject is not cloned)."""
-    rng = np.random.default_rng(5)
-    noise = cv2.GaussianBlur(rng.normal(0, 1, (192, 192)).astype(np.float32), (0, 0), 1.5)
-    image = np.clip(100 + 12 * noise / noise.std(), 0, 255).astype(np.uint8)
-    image = np.repeat(image[..., None], 3, axis=2)
+    image = grey_texture(192, seed=5, mean=100, amplitude=12, blur=1.5)
     cv2.circle(image, (96, 96), 34, (230, 40, 40), -1)
     canvas = zoom_out(image, 2)
     for out in ENGINE.fill(canvas, "", [1, 2, 3, 4], noop):
@@ -256,10 +261,7 @@ def test_rgba_and_grey_uploads_fill() -> None:
 def test_a_straight_structure_crossing_the_border_continues_straight() -> None:
     """A pole that leaves the kept image through its bottom edge goes on below it, in line,
     for every seed (pieces just inside the border are offered as straight continuations)."""
-    rng = np.random.default_rng(3)
-    noise = cv2.GaussianBlur(rng.normal(0, 1, (160, 160)).astype(np.float32), (0, 0), 2)
-    image = np.clip(110 + 25 * noise / noise.std(), 0, 255).astype(np.uint8)
-    image = np.repeat(image[..., None], 3, axis=2)
+    image = grey_texture(160, seed=3, mean=110, amplitude=25, blur=2)
     image[:, 70:78] = 240  # the pole: columns 70-77
     canvas = zoom_out(image, 2)
     bottom = np.nonzero(canvas.keep)[0].max() + 1
@@ -359,9 +361,7 @@ def test_faces_in_counts_only_faces_in_the_region() -> None:
 def test_the_band_round_a_face_goes_only_a_little_way_out(grade: float, continued: bool) -> None:
     """A red cap crosses the kept border. As subject (grade 1) it goes on straight out; as the
     band round a face (grade 2: hair, a cap) it ends a few pixels out, no tower of cap pieces."""
-    rng = np.random.default_rng(3)
-    noise = cv2.GaussianBlur(rng.normal(0, 1, (128, 128)).astype(np.float32), (0, 0), 1.5)
-    pixels = np.repeat((100 + 12 * noise / noise.std())[..., None], 3, axis=2).astype(np.float32)
+    pixels = grey_texture(128, seed=3, mean=100, amplitude=12, blur=1.5).astype(np.float32)
     keep = np.zeros((128, 128), bool)
     keep[64:] = True  # the hole is the top half, 64 px deep
     pixels[64:96, 48:80] = (230, 40, 40)
