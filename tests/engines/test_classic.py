@@ -12,7 +12,7 @@ from bench.outpaint_metrics import diversity, lowfreq_psnr, swd
 from outframe.engines.classic import ClassicEngine
 from outframe.engines.classic.blend import blend_pieces
 from outframe.engines.classic.guide import stretch_guide
-from outframe.engines.classic.synth import FACE_DEPTH, synthesize
+from outframe.engines.classic.synth import FACE_DEPTH, SUBJECT_DEPTH, WAVE, synthesize
 from outframe.engines.classic.texture import subject_weight
 from outframe.imaging.canvas import PAN_DIRECTIONS, Canvas, pan, repaint, zoom_out
 
@@ -372,6 +372,25 @@ def test_the_band_round_a_face_goes_only_a_little_way_out(grade: float, continue
     red = (out[..., 0] > 170) & (out[..., 1] < 90)
     far = 64 - int(FACE_DEPTH * 64) - 8  # rows above this lie past the band's reach
     assert bool(red[:far].any()) is continued
+    np.testing.assert_array_equal(out[keep], pixels[keep])
+
+
+@pytest.mark.parametrize(("tall", "continued"), [(40, True), (16, False)])
+def test_the_subject_runs_on_only_where_it_does_not_end(tall: int, continued: bool) -> None:
+    """A red piece of the subject (grade 1) crosses the kept border. Where it runs on far into
+    the kept image (a pole, a body) it goes on out; where it ends a few pixels in (a cup's rim,
+    a lamp) it ends a little way out too, no tower of rim pieces (without that gate, 78 red
+    pixels lie past its reach)."""
+    pixels = grey_texture(128, seed=5, mean=100, amplitude=12, blur=1.5).astype(np.float32)
+    keep = np.zeros((128, 128), bool)
+    keep[64:] = True
+    pixels[64 : 64 + tall, 48:80] = (230, 40, 40)
+    guarded = np.zeros((128, 128), np.float32)
+    guarded[64 : 64 + tall, 48:80] = 1.0
+    out = synthesize(pixels, stretch_guide(pixels, keep), keep, np.zeros_like(keep), guarded, 1)
+    red = (out[..., 0] > 170) & (out[..., 1] < 90)
+    far = 64 - int(SUBJECT_DEPTH * 64 * (1 + WAVE)) - 8  # past the subject's reach, wave and all
+    assert (int(red[:far].sum()) > 40) is continued
     np.testing.assert_array_equal(out[keep], pixels[keep])
 
 

@@ -96,8 +96,9 @@ def _extra(
     guide: Any, low: Any, inward: Any, prm: Any,
 ) -> float:  # fmt: skip
     """The prior's, the guide's and the reuse penalty's share of a source's cost (INF: not
-    allowed). `inward` is the signed distance to the kept border: a source's depth inside the
-    kept image, a target's depth in the hole as a negative number."""
+    allowed). `inward` holds, per pixel, the signed distance to the kept border (a source's
+    depth inside the kept image, a target's depth in the hole as a negative number), then how
+    deep a target counts for the subject's reach (0 where the subject may run on)."""
     tau2, lam_s, tau_guard2, lam_r, lam_g = prm[0], prm[1], prm[2], prm[3], prm[4]
     band, lam_b, lam_d, face_depth = prm[5], prm[6], prm[7], prm[9]
     d2 = float((sy - ay) * (sy - ay) + (sx - ax) * (sx - ax))
@@ -106,13 +107,15 @@ def _extra(
         return INF
     # The band round a face (grade 2) goes on only a little way out: hair or a cap ends, it
     # is no tower.
-    if g > 1.0 and -inward[ty, tx] > face_depth:
+    if g > 1.0 and -inward[ty, tx, 0] > face_depth:
+        return INF
+    if g >= 1.0 and inward[ty, tx, 1] > prm[10]:
         return INF
     extra = lam_r * occ[sy, sx] * worn[sy, sx] + lam_d * min(g, 1.0) * d2 / tau2
     if d2 > tau2:
         extra += lam_s * (d2 - tau2) / tau2
-    if inward[sy, sx] > band:
-        extra += lam_b * (inward[sy, sx] - band) / band
+    if inward[sy, sx, 0] > band:
+        extra += lam_b * (inward[sy, sx, 0] - band) / band
     channels = guide.shape[2]
     g = 0.0
     for c in range(channels):

@@ -41,6 +41,10 @@ PRIOR = 600.0  # cost of a source at sqrt(2) tau from its anchor (mean squared 8
 QUARTER = 0.25  # ... times the kept image's share of the canvas over this (a 2x zoom-out's) ...
 SHALLOW = 2.0  # ... up to this many times
 TAU_GUARD = 0.08  # how far from its anchor a guarded (subject) source may be, same unit as TAU
+SUBJECT_DEPTH = 0.2  # ... and for the salient subject (grade 1)
+WAVE = 0.5  # how much those depths waver with the seed, as a fraction
+WAVE_CELLS = 8
+CHANGE = 20.0  # ... (only where what crosses the border ends: it changes by this many levels)
 FACE_DEPTH = 0.12  # ... and, for the band round a face (grade 2), how deep its target may be
 REUSE = 80.0  # cost per target already using the same source pixel, for a textured one ...
 WORN = 8.0  # ... whose window's grey standard deviation is this (less: less, down to 1/20)
@@ -107,7 +111,10 @@ def synthesize(
     state = np.array([(seed * 0x9E3779B97F4A7C15 | 1) & 0xFFFFFFFFFFFFFFFF], np.uint64)
     rng = np.random.default_rng(seed)
     height, width = keep.shape
-    drift = np.stack([fbm(rng, height, width, base_cells=3, octaves=2) for _ in range(2)], -1)
+    drift = [fbm(rng, height, width, base_cells=3, octaves=2) for _ in range(2)]
+    # ... and a finer field for where the subject's continuation ends (no straight line).
+    wave = fbm(rng, height, width, base_cells=WAVE_CELLS, octaves=3)
+    field_noise = np.stack([*drift, wave], -1)
     field: Field | None = None
     img = pixels
     for depth, level in reversed(list(enumerate(levels))):
@@ -116,7 +123,7 @@ def synthesize(
         rounds = ITERATIONS[min(len(levels) - 1 - depth, len(ITERATIONS) - 1)]
         if depth == 0 and len(levels) > 1 and field is not None and len(field.nnf):
             rounds = FINEST_ITERATIONS
-        img, field = _level(level, field, r, rounds, img, drift, state, finest=depth == 0)
+        img, field = _level(level, field, r, rounds, img, field_noise, state, finest=depth == 0)
     return img
 
 
@@ -141,9 +148,18 @@ def _level(
         img = pull_push(level.pixels, keep.astype(np.float32))
         return img, Field(*_targets(hole, r), np.zeros((0, 2), np.int32))
     ty, tx, tid = _targets(hole, r)
-    anchor = _anchors(keep, ty, tx, drift)
     ys, xs = np.nonzero(keep)
     short = float(min(np.ptp(ys), np.ptp(xs)) + 1)
+    grades = _grades(level, r)
+    # How deep each hole pixel counts for the subject's reach: its depth, wavering with the
+    # seed so that where the subject ends is no line parallel to the border.
+    depth = np.asarray(cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 5), np.float32)
+    wave = cv2.resize(drift[..., 2], (width, height), interpolation=cv2.INTER_AREA)
+    limits = _limits(r, short)
+    ends = _ends(level.pixels, keep, limits.subject_depth)
+    reach_depth = np.asarray(np.where(ends, depth * (1 + WAVE * wave), 0), np.float32)
+    beyond = _beyond(grades, inside, limits, depth[ty, tx], reach_depth[ty, tx])
+    anchor = _anchors(keep, ty, tx, drift, beyond)
     # A thin ring round a large kept image may take its sources from further in: the subject
     # is further away there, in proportion.
     tau = max(2.0, TAU * short * float(np.clip(keep.mean() / QUARTER, 1.0, SHALLOW)))
@@ -164,7 +180,7 @@ def _level(
     if rounds > 0:
         # Detail is settled near where the coarser level put it; only coarse levels look far.
         reach = FINE_REACH if settled and min(height, width) >= 256 else max(height, width)
-        search = _Search(level, r, short, tau, reach)
+        search = _Search(level, grades, np.stack([depth, reach_depth], -1), r, tau, limits, reach)
         for i in range(rounds):
             search.round(img, ty, tx, tid, anchor, inside, sources, i % 2 == 1, state, field, cost)
             if not (finest and BEST_VOTE and i == rounds - 1):
@@ -186,27 +202,26 @@ class _Search:
     """What the search of one level needs besides the field: the cost terms' parameters and
     the per-source maps (depth inside the kept image, mean colour, texture, guard grade)."""
 
-    def __init__(self, level: Level, r: int, short: float, tau: float, reach: int) -> None:
+    def __init__(
+        self, level: Level, grades: Float, depths: Float, r: int, tau: float,
+        limits: Limits, reach: int,
+    ) -> None:  # fmt: skip
         keep = level.keep
-        tau_guard = max(float(r), TAU_GUARD * short)
-        band = max(float(r + 1), BAND * short)
-        face_depth = max(float(r), FACE_DEPTH * short)
         self.prm = np.array(
-            [tau * tau, PRIOR, tau_guard * tau_guard, REUSE, GUIDE, band, DEEP, DISTINCT, COHERE,
-             face_depth],
+            [tau * tau, PRIOR, limits.tau_guard**2, REUSE, GUIDE, limits.band, DEEP, DISTINCT,
+             COHERE, limits.face_depth, limits.subject_depth],
             np.float32,
         )  # fmt: skip
         self.r, self.reach = r, reach
-        # Signed: depth inside the kept image, and in the hole as a negative number.
-        self.inward = cv2.distanceTransform(keep.astype(np.uint8), cv2.DIST_L2, 5) - (
-            cv2.distanceTransform((~keep).astype(np.uint8), cv2.DIST_L2, 5)
+        # Signed: depth inside the kept image, and in the hole as a negative number; then the
+        # hole's depth as far as the subject's reach goes (`depths`: the hole's, the reach's).
+        kept_depth = cv2.distanceTransform(keep.astype(np.uint8), cv2.DIST_L2, 5)
+        self.inward = np.ascontiguousarray(
+            np.stack([kept_depth - depths[..., 0], depths[..., 1]], -1), np.float32
         )
         self.low = np.asarray(cv2.blur(level.pixels, (2 * r + 1, 2 * r + 1)), np.float32)
         self.guide = np.where(keep[..., None], self.low, level.guide).astype(np.float32)
-        guarded = np.where(keep, level.guarded, 0).astype(np.float32)
-        # A window that holds any of a face's band is that band's, wherever its centre lies.
-        around_face = cv2.dilate((guarded > 1.0).astype(np.uint8), np.ones((2 * r + 1,) * 2))
-        self.guarded = np.where(around_face > 0, 2.0, guarded).astype(np.float32)
+        self.guarded = grades
         self.worn = _texture(level.pixels, r)
         self.occ = np.zeros(keep.shape, np.int32)
 
@@ -221,6 +236,76 @@ class _Search:
         )  # fmt: skip
 
 
+@dataclass
+class Limits:
+    """A level's guard distances in its own pixels (see the constants)."""
+
+    tau_guard: float
+    band: float
+    face_depth: float
+    subject_depth: float
+
+
+def _limits(r: int, short: float) -> Limits:
+    return Limits(
+        tau_guard=max(float(r), TAU_GUARD * short),
+        band=max(float(r + 1), BAND * short),
+        face_depth=max(float(r), FACE_DEPTH * short),
+        subject_depth=max(float(r), SUBJECT_DEPTH * short),
+    )
+
+
+def _ends(pixels: Float, keep: Mask, length: float) -> Mask:
+    """The hole pixels whose nearest kept pixel shows something other than what lies `length`
+    further in, straight on (smoothed): a piece that ends (a cup's rim, a lamp, a forehead)
+    rather than one that runs on (a pole, a road, a nose's ridge), whose continuation out of
+    the frame is as long as it is."""
+    height, width = keep.shape
+    hole = ~keep
+    ys, xs = np.nonzero(hole)
+    near = nearest_kept(keep)[ys, xs]
+    ay, ax = np.divmod(near, width)
+    dy, dx = (ay - ys).astype(np.float32), (ax - xs).astype(np.float32)
+    norm = np.maximum(np.hypot(dy, dx), 1e-6)
+    qy = np.clip(np.rint(ay + length * dy / norm), 0, height - 1).astype(np.intp)
+    qx = np.clip(np.rint(ax + length * dx / norm), 0, width - 1).astype(np.intp)
+    sigma = max(1.0, length / 4)
+    weight = cv2.GaussianBlur(keep.astype(np.float32), (0, 0), sigma)
+    smooth = (
+        cv2.GaussianBlur(pixels * keep[..., None], (0, 0), sigma)
+        / np.maximum(weight, 1e-6)[..., None]
+    )
+    change = np.abs(smooth[ay, ax] - smooth[qy, qx]).mean(axis=1)
+    out = np.zeros(keep.shape, bool)
+    out[ys, xs] = keep[qy, qx] & (change > CHANGE)
+    return out
+
+
+def _grades(level: Level, r: int) -> Float:
+    """The guard grade of each source: the level's, and 2 for any whose window holds any of a
+    face's band, wherever its centre lies."""
+    guarded = np.where(level.keep, level.guarded, 0).astype(np.float32)
+    around_face = cv2.dilate((guarded > 1.0).astype(np.uint8), np.ones((2 * r + 1,) * 2))
+    return np.where(around_face > 0, 2.0, guarded).astype(np.float32)
+
+
+def _beyond(
+    grades: Float, inside: Mask, limits: Limits, depth: Float, reach_depth: Float
+) -> list[tuple[Mask, Mask]]:
+    """For each guard that ends a little way out (the face band's, by the targets' depth, then
+    the subject's, by their reach depth), the targets past it and the sources they may still
+    use; none where none is left."""
+    stages = []
+    for past, grade in (
+        (depth > limits.face_depth, 1.0),
+        (reach_depth > limits.subject_depth, 0.999),
+    ):
+        free = inside & (grades <= grade)
+        if free.any() and not free[inside].all():
+            stages.append((past, free))
+    return stages
+
+
 def _texture(pixels: Float, r: int) -> Float:
     """How much each pixel's window shows, 0 (plain) to 1 (its grey standard deviation WORN
     levels or more): the weight of the reuse penalty on it as a source."""
@@ -231,9 +316,12 @@ def _texture(pixels: Float, r: int) -> Float:
     return np.asarray(np.clip(std / WORN, 0.05, 1.0), np.float32)
 
 
-def _anchors(keep: Mask, ty: Ints, tx: Ints, drift: Float) -> Ints:
+def _anchors(keep: Mask, ty: Ints, tx: Ints, drift: Float, beyond: list[tuple[Mask, Mask]]) -> Ints:
     """Each target's anchor: the kept pixel nearest to it after a seeded sideways drift that
-    grows with depth, so that deep areas mix the border's neighbouring parts and seeds differ."""
+    grows with depth, so that deep areas mix the border's neighbouring parts and seeds differ.
+    Targets past where a guard ends (`beyond`: which targets, and what they may still use)
+    take the nearest pixel they may use: what lies past the subject is made from what lies
+    beside it."""
     height, width = keep.shape
     near = nearest_kept(keep)
     depth = cv2.distanceTransform((~keep).astype(np.uint8), cv2.DIST_L2, 5)
@@ -242,7 +330,10 @@ def _anchors(keep: Mask, ty: Ints, tx: Ints, drift: Float) -> Ints:
     shift = cv2.resize(drift, (width, height), interpolation=cv2.INTER_AREA)[ty, tx]
     wy = np.clip(np.rint(ty + WARP * depth * shift[:, 0]), 0, height - 1).astype(np.intp)
     wx = np.clip(np.rint(tx + WARP * depth * shift[:, 1]), 0, width - 1).astype(np.intp)
-    found = np.where(keep[ty, tx], ty * width + tx, near[wy, wx])
+    found = near[wy, wx]
+    for targets, free in beyond:
+        found = np.where(targets, nearest_kept(free)[wy, wx], found)
+    found = np.where(keep[ty, tx], ty * width + tx, found)
     return np.stack(np.divmod(found, width), axis=1).astype(np.int32)
 
 
