@@ -294,7 +294,12 @@ def _beyond(
 ) -> list[tuple[Mask, Mask]]:
     """For each guard that ends a little way out (the face band's, by the targets' depth, then
     the subject's, by their reach depth), the targets past it and the sources they may still
-    use; none where none is left."""
+    use; none where none is left. Then (a tight portrait's coarse levels, where the face band
+    and the salient subject are every source) the targets past the subject's reach are offered
+    no allowed source: each keeps the source it started the level with (a random draw near
+    its anchor, or the coarser level's choice), never improved, and their vote is a wash of
+    the colours there instead of a tower of copies. (Letting the
+    subject run on there instead brought hopper's forehead tower and tie stack back.)"""
     stages = []
     for past, grade in (
         (depth > limits.face_depth, 1.0),
