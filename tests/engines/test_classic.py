@@ -359,8 +359,9 @@ def test_faces_in_counts_only_faces_in_the_region() -> None:
 
 @pytest.mark.parametrize(("grade", "continued"), [(1.0, True), (2.0, False)])
 def test_the_band_round_a_face_goes_only_a_little_way_out(grade: float, continued: bool) -> None:
-    """A red cap crosses the kept border. As subject (grade 1) it goes on straight out; as the
-    band round a face (grade 2: hair, a cap) it ends a few pixels out, no tower of cap pieces."""
+    """A red cap crosses the kept border, running on far into the kept image. As subject
+    (grade 1) it goes on straight out; as the band round a face (grade 2: hair, a cap) it ends
+    a few pixels out, no tower of cap pieces."""
     pixels = grey_texture(128, seed=3, mean=100, amplitude=12, blur=1.5).astype(np.float32)
     keep = np.zeros((128, 128), bool)
     keep[64:] = True  # the hole is the top half, 64 px deep
@@ -391,6 +392,8 @@ def test_the_subject_runs_on_only_where_it_does_not_end(tall: int, continued: bo
     red = (out[..., 0] > 170) & (out[..., 1] < 90)
     far = 64 - int(SUBJECT_DEPTH * 64 * (1 + WAVE)) - 8  # past the subject's reach, wave and all
     assert (int(red[:far].sum()) > 40) is continued
+    near = 64 - int(SUBJECT_DEPTH * 64 * (1 - WAVE))  # within its reach, wherever it wavers
+    assert red[near:64, 48:80].mean() > 0.5  # ... where it does go on
     np.testing.assert_array_equal(out[keep], pixels[keep])
 
 

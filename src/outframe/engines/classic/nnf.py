@@ -20,9 +20,11 @@ is the mean squared difference of their windows plus these terms:
 only within `tau_guard` of the target's anchor, so a subject that crosses the kept border is
 continued straight out from there, never cloned elsewhere; any source pays in proportion to its
 grade and its squared distance from the anchor, so the more distinct a piece, the nearer it
-stays to where it was. Grade 2 (the hair, cap and neck round a face) is guarded as 1 and is
-also used only by targets at most `face_depth` into the hole: a cap cut by the border ends
-there instead of rising as a tower of cap pieces.
+stays to where it was. Where such a piece ends just inside the border (a cup's rim, not a pole),
+it also serves only targets at most `subject_depth` into the hole by their reach depth (synth.py
+says how it wavers). Grade 2 (the hair, cap and neck round a face) is guarded as 1 and is also
+used only by targets at most `face_depth` into the hole: a cap cut by the border ends there
+instead of rising as a tower of cap pieces.
 
 Kernels are compiled once and cached on disk (numba `cache=True`); `warm_up` compiles them where
 the engine starts, so no request waits for it. They release the GIL, so candidates run side by
@@ -100,7 +102,7 @@ def _extra(
     depth inside the kept image, a target's depth in the hole as a negative number), then how
     deep a target counts for the subject's reach (0 where the subject may run on)."""
     tau2, lam_s, tau_guard2, lam_r, lam_g = prm[0], prm[1], prm[2], prm[3], prm[4]
-    band, lam_b, lam_d, face_depth = prm[5], prm[6], prm[7], prm[9]
+    band, lam_b, lam_d, face_depth, subject_depth = prm[5], prm[6], prm[7], prm[9], prm[10]
     d2 = float((sy - ay) * (sy - ay) + (sx - ax) * (sx - ax))
     g = guarded[sy, sx]
     if g >= 1.0 and d2 > tau_guard2:
@@ -109,7 +111,7 @@ def _extra(
     # is no tower.
     if g > 1.0 and -inward[ty, tx, 0] > face_depth:
         return INF
-    if g >= 1.0 and inward[ty, tx, 1] > prm[10]:
+    if g >= 1.0 and inward[ty, tx, 1] > subject_depth:
         return INF
     extra = lam_r * occ[sy, sx] * worn[sy, sx] + lam_d * min(g, 1.0) * d2 / tau2
     if d2 > tau2:

@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from outframe.engines.classic import nnf
-from outframe.engines.classic.layout import nearest_kept
+from outframe.engines.classic.layout import Index, nearest_kept
 from outframe.engines.classic.noise import fbm
 from outframe.engines.classic.pullpush import pull_push
 from outframe.engines.classic.stitch import stitch
@@ -41,11 +41,11 @@ PRIOR = 600.0  # cost of a source at sqrt(2) tau from its anchor (mean squared 8
 QUARTER = 0.25  # ... times the kept image's share of the canvas over this (a 2x zoom-out's) ...
 SHALLOW = 2.0  # ... up to this many times
 TAU_GUARD = 0.08  # how far from its anchor a guarded (subject) source may be, same unit as TAU
-SUBJECT_DEPTH = 0.2  # ... and for the salient subject (grade 1)
-WAVE = 0.5  # how much those depths waver with the seed, as a fraction
-WAVE_CELLS = 8
-CHANGE = 20.0  # ... (only where what crosses the border ends: it changes by this many levels)
 FACE_DEPTH = 0.12  # ... and, for the band round a face (grade 2), how deep its target may be
+SUBJECT_DEPTH = 0.2  # ... and for the salient subject (grade 1) where it ends just inside:
+CHANGE = 20.0  # ... its smoothed colour at the border and this far further in differ by this
+WAVE = 0.5  # that depth wavers by this fraction, following a seeded fbm of ...
+WAVE_CELLS = 8  # ... this many cells across (no line parallel to the border)
 REUSE = 80.0  # cost per target already using the same source pixel, for a textured one ...
 WORN = 8.0  # ... whose window's grey standard deviation is this (less: less, down to 1/20)
 WARP = 0.5  # seeded sideways drift of a target's anchor, as a fraction of its depth ...
@@ -105,16 +105,15 @@ def synthesize(
 ) -> Float:
     """The hole of `pixels` (where `keep` is False) filled from the kept pixels' patches, their
     mean colours following `guide`; kept pixels are returned as they are. `excluded` pixels are
-    never read; `guarded` ones (graded 0 to 1) stay the nearer to the target's nearest kept
-    pixel, the higher their grade (1: only next to it; 2: also only a little way out)."""
+    never read; `guarded` ones (graded 0 to 2) stay the nearer to the target's nearest kept
+    pixel, the higher their grade (1: only next to it, and only a little way out where the piece
+    ends just inside the border; 2: only a little way out anyway)."""
     levels = pyramid(pixels, guide, keep, excluded, guarded)
     state = np.array([(seed * 0x9E3779B97F4A7C15 | 1) & 0xFFFFFFFFFFFFFFFF], np.uint64)
     rng = np.random.default_rng(seed)
     height, width = keep.shape
-    drift = [fbm(rng, height, width, base_cells=3, octaves=2) for _ in range(2)]
-    # ... and a finer field for where the subject's continuation ends (no straight line).
+    drift = np.stack([fbm(rng, height, width, base_cells=3, octaves=2) for _ in range(2)], -1)
     wave = fbm(rng, height, width, base_cells=WAVE_CELLS, octaves=3)
-    field_noise = np.stack([*drift, wave], -1)
     field: Field | None = None
     img = pixels
     for depth, level in reversed(list(enumerate(levels))):
@@ -123,7 +122,8 @@ def synthesize(
         rounds = ITERATIONS[min(len(levels) - 1 - depth, len(ITERATIONS) - 1)]
         if depth == 0 and len(levels) > 1 and field is not None and len(field.nnf):
             rounds = FINEST_ITERATIONS
-        img, field = _level(level, field, r, rounds, img, field_noise, state, finest=depth == 0)
+        noise = (drift, wave)
+        img, field = _level(level, field, r, rounds, img, noise, state, finest=depth == 0)
     return img
 
 
@@ -133,7 +133,7 @@ def _level(
     r: int,
     rounds: int,
     prev: Float,
-    drift: Float,
+    noise: tuple[Float, Float],
     state: NDArray[np.uint64],
     *,
     finest: bool,
@@ -151,15 +151,13 @@ def _level(
     ys, xs = np.nonzero(keep)
     short = float(min(np.ptp(ys), np.ptp(xs)) + 1)
     grades = _grades(level, r)
-    # How deep each hole pixel counts for the subject's reach: its depth, wavering with the
-    # seed so that where the subject ends is no line parallel to the border.
-    depth = np.asarray(cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 5), np.float32)
-    wave = cv2.resize(drift[..., 2], (width, height), interpolation=cv2.INTER_AREA)
+    drift, wave = noise
+    hole_depth = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 5).astype(np.float32)
+    near = nearest_kept(keep)
     limits = _limits(r, short)
-    ends = _ends(level.pixels, keep, limits.subject_depth)
-    reach_depth = np.asarray(np.where(ends, depth * (1 + WAVE * wave), 0), np.float32)
-    beyond = _beyond(grades, inside, limits, depth[ty, tx], reach_depth[ty, tx])
-    anchor = _anchors(keep, ty, tx, drift, beyond)
+    reach_depth = _reach_depth(level, near, hole_depth, wave, limits.subject_depth)
+    beyond = _beyond(grades, inside, limits, hole_depth[ty, tx], reach_depth[ty, tx])
+    anchor = _anchors(keep, near, hole_depth, ty, tx, drift, beyond)
     # A thin ring round a large kept image may take its sources from further in: the subject
     # is further away there, in proportion.
     tau = max(2.0, TAU * short * float(np.clip(keep.mean() / QUARTER, 1.0, SHALLOW)))
@@ -180,7 +178,7 @@ def _level(
     if rounds > 0:
         # Detail is settled near where the coarser level put it; only coarse levels look far.
         reach = FINE_REACH if settled and min(height, width) >= 256 else max(height, width)
-        search = _Search(level, grades, np.stack([depth, reach_depth], -1), r, tau, limits, reach)
+        search = _Search(level, grades, hole_depth, reach_depth, r, tau, limits, reach)
         for i in range(rounds):
             search.round(img, ty, tx, tid, anchor, inside, sources, i % 2 == 1, state, field, cost)
             if not (finest and BEST_VOTE and i == rounds - 1):
@@ -203,8 +201,8 @@ class _Search:
     the per-source maps (depth inside the kept image, mean colour, texture, guard grade)."""
 
     def __init__(
-        self, level: Level, grades: Float, depths: Float, r: int, tau: float,
-        limits: Limits, reach: int,
+        self, level: Level, grades: Float, hole_depth: Float, reach_depth: Float, r: int,
+        tau: float, limits: Limits, reach: int,
     ) -> None:  # fmt: skip
         keep = level.keep
         self.prm = np.array(
@@ -213,11 +211,11 @@ class _Search:
             np.float32,
         )  # fmt: skip
         self.r, self.reach = r, reach
-        # Signed: depth inside the kept image, and in the hole as a negative number; then the
-        # hole's depth as far as the subject's reach goes (`depths`: the hole's, the reach's).
+        # Signed: depth inside the kept image, and in the hole as a negative number; then how
+        # deep a target counts for the subject's reach.
         kept_depth = cv2.distanceTransform(keep.astype(np.uint8), cv2.DIST_L2, 5)
         self.inward = np.ascontiguousarray(
-            np.stack([kept_depth - depths[..., 0], depths[..., 1]], -1), np.float32
+            np.stack([kept_depth - hole_depth, reach_depth], -1), np.float32
         )
         self.low = np.asarray(cv2.blur(level.pixels, (2 * r + 1, 2 * r + 1)), np.float32)
         self.guide = np.where(keep[..., None], self.low, level.guide).astype(np.float32)
@@ -255,29 +253,48 @@ def _limits(r: int, short: float) -> Limits:
     )
 
 
-def _ends(pixels: Float, keep: Mask, length: float) -> Mask:
-    """The hole pixels whose nearest kept pixel shows something other than what lies `length`
-    further in, straight on (smoothed): a piece that ends (a cup's rim, a lamp, a forehead)
-    rather than one that runs on (a pole, a road, a nose's ridge), whose continuation out of
-    the frame is as long as it is."""
+def _reach_depth(level: Level, near: Index, hole_depth: Float, wave: Float, length: float) -> Float:
+    """How deep each hole pixel counts for the subject's reach: 0 where the piece it continues
+    runs on (`_ends`), elsewhere its depth scaled so that the reach is `length` times 1 + WAVE
+    times the seeded wave (clipped to [-1, 1]): where the subject ends is no line parallel to
+    the border, and differs between candidates."""
+    height, width = level.keep.shape
+    usable = level.keep & ~level.excluded
+    ends = _ends(level.pixels, level.keep, usable, near, length)
+    here = cv2.resize(wave, (width, height), interpolation=cv2.INTER_AREA)
+    scale = 1 + WAVE * np.clip(here, -1, 1)
+    return np.asarray(np.where(ends, hole_depth / scale, 0), np.float32)
+
+
+def _ends(pixels: Float, keep: Mask, usable: Mask, near: Index, length: float) -> Mask:
+    """The hole pixels whose nearest kept pixel (`near`, a flat index) shows something other
+    than what lies `length` further in, straight on, both smoothed over the `usable` pixels: a
+    piece that ends (a cup's rim, a lamp, a forehead) rather than one that runs on (a pole, a
+    road, a body), whose continuation out of the frame is as long as it is."""
     height, width = keep.shape
-    hole = ~keep
-    ys, xs = np.nonzero(hole)
-    near = nearest_kept(keep)[ys, xs]
-    ay, ax = np.divmod(near, width)
+    ys, xs = np.nonzero(~keep)
+    ay, ax = np.divmod(near[ys, xs], width)
     dy, dx = (ay - ys).astype(np.float32), (ax - xs).astype(np.float32)
-    norm = np.maximum(np.hypot(dy, dx), 1e-6)
-    qy = np.clip(np.rint(ay + length * dy / norm), 0, height - 1).astype(np.intp)
-    qx = np.clip(np.rint(ax + length * dx / norm), 0, width - 1).astype(np.intp)
+    norm = np.maximum(np.hypot(dy, dx), 1.0)
+    qy = np.rint(ay + length * dy / norm).astype(np.intp)
+    qx = np.rint(ax + length * dx / norm).astype(np.intp)
+    on_canvas = (qy >= 0) & (qy < height) & (qx >= 0) & (qx < width)
+    qy, qx = np.clip(qy, 0, height - 1), np.clip(qx, 0, width - 1)
+    # Smoothed on a copy shrunk to the blur's scale: as smooth, and cheap on a large canvas.
     sigma = max(1.0, length / 4)
-    weight = cv2.GaussianBlur(keep.astype(np.float32), (0, 0), sigma)
-    smooth = (
-        cv2.GaussianBlur(pixels * keep[..., None], (0, 0), sigma)
-        / np.maximum(weight, 1e-6)[..., None]
+    step = max(1, int(sigma / 2))
+    size = (-(-width // step), -(-height // step))
+    weight = cv2.GaussianBlur(
+        cv2.resize(usable.astype(np.float32), size, interpolation=cv2.INTER_AREA),
+        (0, 0),
+        sigma / step,
     )
-    change = np.abs(smooth[ay, ax] - smooth[qy, qx]).mean(axis=1)
+    premult = cv2.resize(pixels * usable[..., None], size, interpolation=cv2.INTER_AREA)
+    smooth = cv2.GaussianBlur(premult, (0, 0), sigma / step) / np.maximum(weight, 1e-6)[..., None]
+    ny, nx = ay // step, ax // step
+    change = np.abs(smooth[ny, nx] - smooth[qy // step, qx // step]).mean(axis=1)
     out = np.zeros(keep.shape, bool)
-    out[ys, xs] = keep[qy, qx] & (change > CHANGE)
+    out[ys, xs] = on_canvas & usable[qy, qx] & (weight[ny, nx] > 0.01) & (change > CHANGE)
     return out
 
 
@@ -292,20 +309,15 @@ def _grades(level: Level, r: int) -> Float:
 def _beyond(
     grades: Float, inside: Mask, limits: Limits, depth: Float, reach_depth: Float
 ) -> list[tuple[Mask, Mask]]:
-    """For each guard that ends a little way out (the face band's, by the targets' depth, then
-    the subject's, by their reach depth), the targets past it and the sources they may still
-    use; none where none is left. Then (a tight portrait's coarse levels, where the face band
-    and the salient subject are every source) the targets past the subject's reach are offered
-    no allowed source: each keeps the source it started the level with (a random draw near
-    its anchor, or the coarser level's choice), never improved, and their vote is a wash of
-    the colours there instead of a tower of copies. (Letting the
-    subject run on there instead brought hopper's forehead tower and tie stack back.)"""
+    """For each guard that ends a little way out (the face band's by the targets' depth, the
+    subject's by their reach depth), the targets past it and the sources they may still use.
+    Where none is left (a tight portrait's coarse levels) there is no stage: those targets keep
+    the source they started the level with, never improved, a wash rather than copies."""
     stages = []
-    for past, grade in (
-        (depth > limits.face_depth, 1.0),
-        (reach_depth > limits.subject_depth, 0.999),
+    for past, free in (
+        (depth > limits.face_depth, inside & (grades <= 1.0)),
+        (reach_depth > limits.subject_depth, inside & (grades < 1.0)),
     ):
-        free = inside & (grades <= grade)
         if free.any() and not free[inside].all():
             stages.append((past, free))
     return stages
@@ -321,15 +333,17 @@ def _texture(pixels: Float, r: int) -> Float:
     return np.asarray(np.clip(std / WORN, 0.05, 1.0), np.float32)
 
 
-def _anchors(keep: Mask, ty: Ints, tx: Ints, drift: Float, beyond: list[tuple[Mask, Mask]]) -> Ints:
+def _anchors(
+    keep: Mask, near: Index, hole_depth: Float, ty: Ints, tx: Ints, drift: Float,
+    beyond: list[tuple[Mask, Mask]],
+) -> Ints:  # fmt: skip
     """Each target's anchor: the kept pixel nearest to it after a seeded sideways drift that
     grows with depth, so that deep areas mix the border's neighbouring parts and seeds differ.
     Targets past where a guard ends (`beyond`: which targets, and what they may still use)
     take the nearest pixel they may use: what lies past the subject is made from what lies
     beside it."""
     height, width = keep.shape
-    near = nearest_kept(keep)
-    depth = cv2.distanceTransform((~keep).astype(np.uint8), cv2.DIST_L2, 5)
+    depth = hole_depth
     # Eased in: next to the border a structure leaving the kept image goes on straight.
     depth = (depth * np.minimum(1.0, depth / max(1.0, EASE * float(depth.max()))))[ty, tx]
     shift = cv2.resize(drift, (width, height), interpolation=cv2.INTER_AREA)[ty, tx]
