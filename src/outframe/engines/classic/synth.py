@@ -155,7 +155,7 @@ def _level(
     hole_depth = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 5).astype(np.float32)
     near = nearest_kept(keep)
     limits = _limits(r, short)
-    reach_depth = _reach_depth(level, near, hole_depth, wave, limits.subject_depth)
+    reach_depth = _reach_depth(level, hole_depth, wave, limits.subject_depth)
     beyond = _beyond(grades, inside, limits, hole_depth[ty, tx], reach_depth[ty, tx])
     anchor = _anchors(keep, near, hole_depth, ty, tx, drift, beyond)
     # A thin ring round a large kept image may take its sources from further in: the subject
@@ -253,49 +253,52 @@ def _limits(r: int, short: float) -> Limits:
     )
 
 
-def _reach_depth(level: Level, near: Index, hole_depth: Float, wave: Float, length: float) -> Float:
+def _reach_depth(level: Level, hole_depth: Float, wave: Float, length: float) -> Float:
     """How deep each hole pixel counts for the subject's reach: 0 where the piece it continues
     runs on (`_ends`), elsewhere its depth scaled so that the reach is `length` times 1 + WAVE
     times the seeded wave (clipped to [-1, 1]): where the subject ends is no line parallel to
     the border, and differs between candidates."""
     height, width = level.keep.shape
-    usable = level.keep & ~level.excluded
-    ends = _ends(level.pixels, level.keep, usable, near, length)
+    ends = _ends(level.pixels, level.keep, level.keep & ~level.excluded, length)
     here = cv2.resize(wave, (width, height), interpolation=cv2.INTER_AREA)
     scale = 1 + WAVE * np.clip(here, -1, 1)
     return np.asarray(np.where(ends, hole_depth / scale, 0), np.float32)
 
 
-def _ends(pixels: Float, keep: Mask, usable: Mask, near: Index, length: float) -> Mask:
-    """The hole pixels whose nearest kept pixel (`near`, a flat index) shows something other
-    than what lies `length` further in, straight on, both smoothed over the `usable` pixels: a
-    piece that ends (a cup's rim, a lamp, a forehead) rather than one that runs on (a pole, a
-    road, a body), whose continuation out of the frame is as long as it is."""
+def _ends(pixels: Float, keep: Mask, usable: Mask, length: float) -> Mask:
+    """The hole pixels whose nearest kept pixel shows something other than what lies `length`
+    further in, straight on, both smoothed over the `usable` pixels: a piece that ends (a cup's
+    rim, a lamp, a forehead) rather than one that runs on (a pole, a road, a body), whose
+    continuation out of the frame is as long as it is. Worked out on a copy shrunk to the
+    smoothing's scale (as smooth, and cheap on a large canvas)."""
     height, width = keep.shape
-    ys, xs = np.nonzero(~keep)
-    ay, ax = np.divmod(near[ys, xs], width)
-    dy, dx = (ay - ys).astype(np.float32), (ax - xs).astype(np.float32)
-    norm = np.maximum(np.hypot(dy, dx), 1.0)
-    qy = np.rint(ay + length * dy / norm).astype(np.intp)
-    qx = np.rint(ax + length * dx / norm).astype(np.intp)
-    on_canvas = (qy >= 0) & (qy < height) & (qx >= 0) & (qx < width)
-    qy, qx = np.clip(qy, 0, height - 1), np.clip(qx, 0, width - 1)
-    # Smoothed on a copy shrunk to the blur's scale: as smooth, and cheap on a large canvas.
     sigma = max(1.0, length / 4)
     step = max(1, int(sigma / 2))
     size = (-(-width // step), -(-height // step))
-    weight = cv2.GaussianBlur(
-        cv2.resize(usable.astype(np.float32), size, interpolation=cv2.INTER_AREA),
-        (0, 0),
-        sigma / step,
-    )
-    premult = cv2.resize(pixels * usable[..., None], size, interpolation=cv2.INTER_AREA)
+
+    def shrink(image: Float) -> Float:
+        return np.asarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA), np.float32)
+
+    small_keep = shrink(keep.astype(np.float32)) > 0.5
+    small_usable = shrink(usable.astype(np.float32))
+    weight = cv2.GaussianBlur(small_usable, (0, 0), sigma / step)
+    premult = shrink(pixels * usable[..., None])
     smooth = cv2.GaussianBlur(premult, (0, 0), sigma / step) / np.maximum(weight, 1e-6)[..., None]
-    ny, nx = ay // step, ax // step
-    change = np.abs(smooth[ny, nx] - smooth[qy // step, qx // step]).mean(axis=1)
-    out = np.zeros(keep.shape, bool)
-    out[ys, xs] = on_canvas & usable[qy, qx] & (weight[ny, nx] > 0.01) & (change > CHANGE)
-    return out
+    sh, sw = small_keep.shape
+    ys, xs = np.nonzero(~small_keep)
+    ay, ax = np.divmod(nearest_kept(small_keep)[ys, xs], sw)
+    dy, dx = (ay - ys).astype(np.float32), (ax - xs).astype(np.float32)
+    norm = np.maximum(np.hypot(dy, dx), 1.0)
+    qy = np.rint(ay + length / step * dy / norm).astype(np.intp)
+    qx = np.rint(ax + length / step * dx / norm).astype(np.intp)
+    on_canvas = (qy >= 0) & (qy < sh) & (qx >= 0) & (qx < sw)
+    qy, qx = np.clip(qy, 0, sh - 1), np.clip(qx, 0, sw - 1)
+    change = np.abs(smooth[ay, ax] - smooth[qy, qx]).mean(axis=1)
+    found = on_canvas & (small_usable[qy, qx] > 0.5) & (weight[ay, ax] > 0.01)
+    small = np.zeros((sh, sw), np.uint8)
+    small[ys, xs] = found & (change > CHANGE)
+    out = cv2.resize(small, (width, height), interpolation=cv2.INTER_NEAREST) > 0
+    return out & ~keep
 
 
 def _grades(level: Level, r: int) -> Float:
