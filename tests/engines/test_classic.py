@@ -397,6 +397,30 @@ def test_the_subject_runs_on_only_where_it_does_not_end(tall: int, continued: bo
     np.testing.assert_array_equal(out[keep], pixels[keep])
 
 
+def test_where_the_subject_ends_wavers_within_bounds() -> None:
+    """The subject's reach past the border wavers with the seed, between 1 - WAVE and 1 + WAVE
+    times its depth limit, never unbounded (an unclipped wave once switched the limit off),
+    and differs between seeds."""
+    from outframe.engines.classic.noise import fbm
+    from outframe.engines.classic.synth import WAVE_CELLS, Level, _reach_depth
+
+    pixels = grey_texture(128, seed=5, mean=100, amplitude=12, blur=1.5).astype(np.float32)
+    keep = np.zeros((128, 128), bool)
+    keep[64:] = True
+    pixels[64:72] = (230, 40, 40)  # a red strip ending 8 px in, all along the border
+    hole_depth = cv2.distanceTransform((~keep).astype(np.uint8), cv2.DIST_L2, 5)
+    level = Level(pixels, pixels, keep, np.zeros_like(keep), np.zeros((128, 128), np.float32))
+    reaches = []
+    for seed in range(8):
+        wave = fbm(np.random.default_rng(seed), 128, 128, base_cells=WAVE_CELLS, octaves=3)
+        reach = _reach_depth(level, hole_depth, wave, 12.0)
+        assert reach[~keep].min() > 0  # the strip ends: every hole pixel counts
+        ratio = hole_depth[~keep] / reach[~keep]
+        assert ratio.min() >= 1 - WAVE - 1e-6 and ratio.max() <= 1 + WAVE + 1e-6
+        reaches.append(reach)
+    assert not np.allclose(reaches[0], reaches[1])
+
+
 def test_a_face_band_that_is_most_of_the_kept_image_still_fills(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -114,6 +114,7 @@ def synthesize(
     height, width = keep.shape
     drift = np.stack([fbm(rng, height, width, base_cells=3, octaves=2) for _ in range(2)], -1)
     wave = fbm(rng, height, width, base_cells=WAVE_CELLS, octaves=3)
+    noise = (drift, wave)
     field: Field | None = None
     img = pixels
     for depth, level in reversed(list(enumerate(levels))):
@@ -122,7 +123,6 @@ def synthesize(
         rounds = ITERATIONS[min(len(levels) - 1 - depth, len(ITERATIONS) - 1)]
         if depth == 0 and len(levels) > 1 and field is not None and len(field.nnf):
             rounds = FINEST_ITERATIONS
-        noise = (drift, wave)
         img, field = _level(level, field, r, rounds, img, noise, state, finest=depth == 0)
     return img
 
