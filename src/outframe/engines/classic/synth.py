@@ -346,9 +346,9 @@ def _anchors(
     take the nearest pixel they may use: what lies past the subject is made from what lies
     beside it."""
     height, width = keep.shape
-    depth = hole_depth
     # Eased in: next to the border a structure leaving the kept image goes on straight.
-    depth = (depth * np.minimum(1.0, depth / max(1.0, EASE * float(depth.max()))))[ty, tx]
+    ease = np.minimum(1.0, hole_depth / max(1.0, EASE * float(hole_depth.max())))
+    depth = (hole_depth * ease)[ty, tx]
     shift = cv2.resize(drift, (width, height), interpolation=cv2.INTER_AREA)[ty, tx]
     wy = np.clip(np.rint(ty + WARP * depth * shift[:, 0]), 0, height - 1).astype(np.intp)
     wx = np.clip(np.rint(tx + WARP * depth * shift[:, 1]), 0, width - 1).astype(np.intp)
